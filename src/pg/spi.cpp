@@ -1,0 +1,52 @@
+#include "pg/spi.h"
+
+#include <exception>
+
+#include "pg/boundary.h"
+
+namespace chronicle::pg {
+namespace {
+
+uint64 check_result(int code, const char* what) {
+  if (code < 0) {
+    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("{} failed: {}", what, SPI_result_code_string(code)));
+  }
+  return SPI_processed;
+}
+
+}  // namespace
+
+SpiSession::SpiSession()
+    : unwinding_at_start_(std::uncaught_exceptions()), caller_context_(CurrentMemoryContext) {
+  const int code = pg_call([] { return SPI_connect(); });
+  if (code != SPI_OK_CONNECT) {
+    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_connect failed: {}", SPI_result_code_string(code)));
+  }
+}
+
+SpiSession::~SpiSession() {
+  if (std::uncaught_exceptions() > unwinding_at_start_) return;  // the abort releases it
+  SPI_finish();  // cannot raise an error on a connection we opened
+}
+
+uint64 SpiSession::execute(SPIPlanPtr plan, Datum* values, const char* nulls, bool read_only, long count) {
+  const int code = pg_call([&] { return SPI_execute_plan(plan, values, nulls, read_only, count); });
+  return check_result(code, "SPI_execute_plan");
+}
+
+uint64 SpiSession::execute(const char* sql, bool read_only, long count) {
+  const int code = pg_call([&] { return SPI_execute(sql, read_only, count); });
+  return check_result(code, "SPI_execute");
+}
+
+SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes) {
+  SPIPlanPtr plan = pg_call([&] { return SPI_prepare(sql, nargs, argtypes); });
+  if (plan == nullptr) {
+    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_prepare failed: {}", SPI_result_code_string(SPI_result)));
+  }
+  const int code = pg_call([&] { return SPI_keepplan(plan); });
+  if (code != 0) throw_error(ERRCODE_INTERNAL_ERROR, "SPI_keepplan failed");
+  return plan;
+}
+
+}  // namespace chronicle::pg

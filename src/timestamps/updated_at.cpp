@@ -1,0 +1,60 @@
+// update_updated_at_column(): BEFORE UPDATE FOR EACH ROW, sets a timestamp
+// column (argument 1, default updated_at) to CURRENT_TIMESTAMP.
+#include "pg/boundary.h"
+#include "pg/trigger.h"
+#include "pg/trigger_cache.h"
+#include "timestamps/current_timestamp.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_type_d.h"
+}
+
+namespace chronicle::timestamps {
+namespace {
+
+constexpr pg::TriggerShape kShape{"update_updated_at_column", pg::Timing::Before, pg::Level::Row, pg::kUpdate,
+                                  "BEFORE UPDATE FOR EACH ROW"};
+
+struct UpdatedAtColumn {
+  int attnum;  // int, as heap_modify_tuple_by_cols takes it
+  Oid type;
+};
+
+pg::TriggerCache<UpdatedAtColumn> cache("chronicle updated_at columns");
+
+UpdatedAtColumn* resolve(TriggerData* trigger, MemoryContext context) {
+  const Trigger* t = trigger->tg_trigger;
+  if (t->tgnargs > 1) {
+    throw Error(sqlstate::kInvalidParameterValue,
+                fmt::format("update_updated_at_column() takes at most one argument, {} has {}",
+                            pg::describe_trigger(trigger), t->tgnargs))
+        .hint("Pass the name of the timestamp column, or nothing for updated_at.");
+  }
+  const char* name = t->tgnargs == 1 ? t->tgargs[0] : "updated_at";
+  const AttrNumber attnum = pg::find_column(trigger, name);
+  pg::require_column_type(trigger, attnum, {TIMESTAMPOID, TIMESTAMPTZOID},
+                          "timestamp or timestamp with time zone");
+  auto* column = static_cast<UpdatedAtColumn*>(pg::pg_call([&] { return MemoryContextAlloc(context, sizeof(UpdatedAtColumn)); }));
+  column->attnum = attnum;
+  column->type = TupleDescAttr(RelationGetDescr(trigger->tg_relation), attnum - 1)->atttypid;
+  return column;
+}
+
+}  // namespace
+}  // namespace chronicle::timestamps
+
+using namespace chronicle;
+
+CHRONICLE_FUNCTION(chronicle_update_updated_at_column) {
+  TriggerData* trigger = pg::require_trigger(fcinfo, timestamps::kShape);
+  const auto& column = timestamps::cache.get(trigger, timestamps::resolve);
+
+  // Hot path: no C++ object with a destructor is alive below (boundary rule 3).
+  Datum value = timestamps::current_timestamp_as(column.type);
+  bool is_null = false;
+  int attnum = column.attnum;
+  HeapTuple updated = heap_modify_tuple_by_cols(trigger->tg_newtuple, RelationGetDescr(trigger->tg_relation), 1,
+                                                &attnum, &value, &is_null);
+  return PointerGetDatum(updated);
+}
