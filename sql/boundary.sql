@@ -91,3 +91,7 @@ SELECT boundary_live_objects() AS live_objects_after_100000_failures,
        pg_temp.backend_private_kb() - private_kb < 1024 AS private_memory_grew_less_than_1_mb,
        pg_temp.context_bytes() - context_bytes < 256 * 1024 AS contexts_grew_less_than_256_kb
 FROM memory_before;
+
+DROP TABLE boundary_keys, memory_before;
+DROP FUNCTION boundary_spi_execute(text), boundary_throw_error(text, text, text, text),
+    boundary_throw_std(text), boundary_pg_call_error(text), boundary_live_objects();

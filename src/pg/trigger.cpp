@@ -12,17 +12,17 @@ extern "C" {
 namespace chronicle::pg {
 namespace {
 
-std::string relation_schema(Relation rel) {
-  const char* name = pg_call([&] { return get_namespace_name(RelationGetNamespace(rel)); });
-  return name != nullptr ? name : "";
-}
-
 [[noreturn]] void misfired(const TriggerShape& shape, const std::string& how) {
   throw Error(sqlstate::kTriggerProtocolViolated, fmt::format("{}() must be fired {}", shape.function, shape.usage))
       .detail(how);
 }
 
 }  // namespace
+
+std::string relation_schema(Relation rel) {
+  const char* name = pg_call([&] { return get_namespace_name(RelationGetNamespace(rel)); });
+  return name != nullptr ? name : "";
+}
 
 std::string describe_trigger(const TriggerData* trigger) {
   Relation rel = trigger->tg_relation;
@@ -56,8 +56,10 @@ TriggerData* require_trigger(FunctionCallInfo fcinfo, const TriggerShape& shape)
   const bool event_ok = !TRIGGER_FIRED_BY_TRUNCATE(event) && (event_of(trigger) & shape.events) != 0;
   if (!timing_ok || !level_ok || !event_ok) {
     const char* when = TRIGGER_FIRED_INSTEAD(event) ? "INSTEAD OF" : before ? "BEFORE" : "AFTER";
-    misfired(shape, fmt::format("{} fired it {} {} FOR EACH {}.", describe_trigger(trigger), when, op,
-                                row ? "ROW" : "STATEMENT"));
+    std::string how = fmt::format("{} fired it {} {} FOR EACH {}.", describe_trigger(trigger), when, op,
+                                  row ? "ROW" : "STATEMENT");
+    how[0] = 'T';  // a detail is a sentence
+    misfired(shape, how);
   }
   return trigger;
 }

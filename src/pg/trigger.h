@@ -47,6 +47,9 @@ AttrNumber find_column(const TriggerData* trigger, const char* name);
 void require_column_type(const TriggerData* trigger, AttrNumber attnum, std::initializer_list<Oid> types,
                          const char* expected);
 
+// The name of the schema of `rel` ("" if it was dropped concurrently).
+std::string relation_schema(Relation rel);
+
 // "trigger \"name\" on table \"schema.table\"", for messages.
 std::string describe_trigger(const TriggerData* trigger);
 

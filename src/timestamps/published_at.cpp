@@ -62,6 +62,7 @@ PublishedAtColumns* resolve(TriggerData* trigger, MemoryContext context) {
                 fmt::format("column \"{}\" of relation \"{}\" is of type {}, which has no equality operator",
                             status_name, RelationGetRelationName(trigger->tg_relation), type_name))
         .detail(fmt::format("The column is named by {}.", pg::describe_trigger(trigger)))
+        .table(pg::relation_schema(trigger->tg_relation), RelationGetRelationName(trigger->tg_relation))
         .column(status_name);
   }
 
