@@ -1,0 +1,141 @@
+# Shared helpers for the reliability suites (sourced, never run).
+#
+# Protocol: a suite prints one line per named test, "PASS name", "FAIL name: why"
+# or "SKIP name: why" (a dependency not on main yet), plus indented figure lines.
+# test/reliability/run counts those lines; a suite never decides the exit code.
+#
+# Environment from run: ROOT (the checkout), REL (this directory), WORK (a scratch
+# directory removed by run), FULL (1 for --full), PGHOST/PGPORT/PGUSER of a running
+# cluster that has chronicle's files installed.
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: ${2:-failed}"; }
+skip() { echo "SKIP $1: $2"; }
+figure() { echo "     $*"; }
+
+# check NAME EXPECTED ACTUAL [what]: PASS when equal, else FAIL showing both.
+check_eq() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "${4:-expected} '$2', got '$3'"; fi
+}
+
+# psql, quiet, unaligned, stop at the first error.
+q() { psql -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+
+# The server runs as postgres when we are root (scripts/cluster does the same).
+as_server_user() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+PGBIN_DIR=$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null || /usr/lib/postgresql/15/bin/pg_config --bindir)
+
+# new_cluster [settings...]: starts a throwaway cluster, prints its directory.
+# Every cluster started here is stopped by stop_clusters (run from the suite's trap).
+new_cluster() {
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/chronicle-rel-XXXXXX")
+  echo "$dir" >>"$WORK/clusters"
+  "$ROOT/scripts/cluster" start "$dir" "$@" >/dev/null || return 1
+  echo "$dir"
+}
+stop_clusters() {
+  [[ -f "$WORK/clusters" ]] || return 0
+  local dir
+  while read -r dir; do "$ROOT/scripts/cluster" stop "$dir" >/dev/null 2>&1; done <"$WORK/clusters"
+  : >"$WORK/clusters"
+}
+port_of() { sed -n "s/^export PGPORT='\(.*\)'/\1/p" "$1/env"; }
+
+# on DIR cmd...: runs cmd against the cluster in DIR.
+on() {
+  local dir=$1; shift
+  PGHOST=$dir PGPORT=$(port_of "$dir") PGUSER=postgres "$@"
+}
+
+# A database name unique to this run.
+db_name() { echo "rel_$1_$$"; }
+
+# fresh_db NAME [schema]: drops and creates NAME, installs chronicle in schema
+# (default: public).
+fresh_db() {
+  local db=$1 schema=${2:-public}
+  q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || return 1
+  if [[ "$schema" == public ]]; then q -d "$db" -c "CREATE EXTENSION chronicle" >/dev/null
+  else q -d "$db" -c "CREATE SCHEMA $schema" -c "CREATE EXTENSION chronicle SCHEMA $schema" >/dev/null; fi
+}
+drop_db() { q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1; }
+
+# has_function DB NAME [schema]: the extension's function NAME exists.
+has_function() {
+  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE p.proname = '$2' AND n.nspname = '${3:-public}'") != 0 ]]
+}
+# has_audit DB [schema]: the native audit trigger is on posts (from the audit work).
+has_audit() {
+  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_trigger
+        WHERE tgname = 'posts_audit_trigger' AND tgrelid = '${2:-public}.posts'::regclass") != 0 ]]
+}
+
+# seed DB [schema] [users] [posts]: users and posts with awkward text (quotes,
+# backslashes, newlines, non-ASCII), every status, then updates and deletes so
+# that audit_logs (once the audit trigger exists) holds every operation. Also
+# a few audit rows written by hand so that audit_logs is never empty.
+seed() {
+  local db=$1 s=${2:-public} nu=${3:-20} np=${4:-200}
+  q -d "$db" <<SQL
+INSERT INTO $s.users (email, name, password_hash, email_verified)
+SELECT 'user' || i || '@example.com', 'User ' || i || E' \u00e9\u00df "q" \\\\ ''x''', 'hash' || i, i % 2 = 0
+FROM generate_series(1, $nu) AS i;
+INSERT INTO $s.posts (user_id, title, content, status)
+SELECT (SELECT id FROM $s.users ORDER BY email OFFSET (i % $nu) LIMIT 1),
+       'Post ' || i, E'line one\nline "two" \\\\ \u2603 ' || repeat('x', i % 50),
+       (ARRAY['draft', 'published', 'archived'])[1 + i % 3]
+FROM generate_series(1, $np) AS i;
+UPDATE $s.posts SET title = title || ' (edited)' WHERE title LIKE 'Post 1%';
+UPDATE $s.posts SET status = 'published' WHERE status = 'draft' AND title LIKE 'Post 2%';
+DELETE FROM $s.posts WHERE title LIKE 'Post 3%';
+UPDATE $s.users SET deleted_at = CURRENT_TIMESTAMP WHERE email LIKE 'user1%';
+INSERT INTO $s.audit_logs (table_name, operation, record_id, user_id, old_data, new_data,
+                           changed_fields, ip_address, user_agent)
+SELECT 'manual', 'UPDATE', gen_random_uuid(), NULL, jsonb_build_object('n', i, 's', E'a\\\\b'),
+       jsonb_build_object('n', i + 1, 'u', E'\u00e9'), ARRAY['n'], '10.0.0.1', 'agent ' || i
+FROM generate_series(1, 5) AS i;
+SQL
+}
+
+# fingerprint DB [schema]: one line per table: name, row count, md5 of all rows.
+fingerprint() {
+  local db=$1 s=${2:-public}
+  q -d "$db" -c "
+    SELECT 'users', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.users t
+    UNION ALL SELECT 'posts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.posts t
+    UNION ALL SELECT 'audit_logs', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.audit_logs t"
+}
+
+# server_crashes LOGFILE: number of backend crashes the server logged.
+server_crashes() {
+  grep -Ec 'terminated by signal|was terminated by|server process .* exited with exit code [^01]|PANIC' "$1" || true
+}
+
+# sqlstate_of DB SQL [psql options...]: the SQLSTATE the statement raised, or "ok".
+sqlstate_of() {
+  local db=$1 sql=$2; shift 2
+  local out
+  out=$(psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=1 -d "$db" "$@" -c "$sql" 2>&1 >/dev/null)
+  if [[ -z "$out" ]] || ! grep -q '^ERROR:' <<<"$out"; then echo ok; return; fi
+  sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): .*/\1/p' <<<"$out" | head -1
+}
+# error_of DB SQL [psql options...]: "SQLSTATE: message" of the error, or "ok".
+error_of() {
+  local db=$1 sql=$2; shift 2
+  local out
+  out=$(psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=1 -d "$db" "$@" -c "$sql" 2>&1 >/dev/null)
+  if ! grep -q '^ERROR:' <<<"$out"; then echo ok; return; fi
+  sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)/\1: \2/p' <<<"$out" | head -1
+}
+# expect_state NAME DB SQLSTATE SQL [psql options...]
+expect_state() {
+  local name=$1 db=$2 want=$3 sql=$4; shift 4
+  local got
+  got=$(error_of "$db" "$sql" "$@")
+  if [[ "$got" == "$want"* ]]; then pass "$name"; else fail "$name" "expected $want, got '$got' for: $sql"; fi
+}
