@@ -8,12 +8,73 @@
 SELECT pg_catalog.set_config('lock_timeout', '2s', true)
  WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
 
+-- ---------------------------------------------------------------------------
+-- The data-loss guard, first, before any lock is taken: 1.0 has no users.phone,
+-- so the downgrade would drop the phone numbers stored there. Refuse (55000)
+-- unless the session allows it.
+-- The library may not be loaded in this session, in which case
+-- chronicle.allow_data_loss is a placeholder holding any string: it is parsed
+-- here the way PostgreSQL parses a boolean, and anything else is an error.
+-- The first count runs before any lock is taken, so writers never wait for
+-- it; the second look, under the ACCESS EXCLUSIVE lock that the DROP COLUMN
+-- needs anyway, catches a phone written in between (through idx_users_phone
+-- when it has been built, else by a scan that writers wait for).
+-- ---------------------------------------------------------------------------
+DO $guard$
+DECLARE
+    setting text := pg_catalog.lower(pg_catalog.btrim(
+        COALESCE(pg_catalog.current_setting('chronicle.allow_data_loss', true), '')));
+    phones bigint;
+    seqscan text;
+    extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                         JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                        WHERE e.extname OPERATOR(pg_catalog.=) 'chronicle');
+BEGIN
+    IF setting OPERATOR(pg_catalog.=) ANY (ARRAY['on', 't', 'tr', 'tru', 'true', 'y', 'ye', 'yes', '1']) THEN
+        RETURN;
+    END IF;
+    IF NOT setting OPERATOR(pg_catalog.=) ANY (ARRAY['', 'of', 'off', 'f', 'fa', 'fal', 'fals', 'false', 'n', 'no', '0']) THEN
+        RAISE EXCEPTION 'invalid value for parameter "chronicle.allow_data_loss": "%"',
+            pg_catalog.current_setting('chronicle.allow_data_loss', true)
+            USING ERRCODE = '22023', HINT = 'Use on or off.';
+    END IF;
+
+    SELECT pg_catalog.count(*) INTO phones FROM @extschema@.users WHERE phone IS NOT NULL;
+    IF phones OPERATOR(pg_catalog.=) 0 THEN
+        LOCK TABLE @extschema@.users IN ACCESS EXCLUSIVE MODE;
+        seqscan := pg_catalog.current_setting('enable_seqscan');
+        PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);
+        IF EXISTS (SELECT FROM @extschema@.users WHERE phone IS NOT NULL) THEN
+            SELECT pg_catalog.count(*) INTO phones FROM @extschema@.users WHERE phone IS NOT NULL;
+        END IF;
+        PERFORM pg_catalog.set_config('enable_seqscan', seqscan, true);
+    END IF;
+
+    IF phones OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'downgrading chronicle to 1.0 would drop column users.phone and its data (users with a phone: %)', phones
+            USING ERRCODE = '55000',
+                  DETAIL = 'Version 1.0 has no column users.phone; the downgrade drops it with its data.',
+                  HINT = 'Save the phone numbers first, or SET chronicle.allow_data_loss = on to drop them.',
+                  SCHEMA = extschema, TABLE = 'users', COLUMN = 'phone';
+    END IF;
+END
+$guard$;
+
 -- ---- posts: get_user_posts_keyset ----
 
 -- ---- audit: enable_audit / disable_audit ----
 
 -- ---------------------------------------------------------------------------
--- users.phone
+-- Deferred work: the indexes that pending_migration_steps() built (fresh 1.0
+-- has neither), then the registry itself (1.0 has none).
+-- ---------------------------------------------------------------------------
+DROP INDEX IF EXISTS @extschema@.idx_posts_user_status_covering;
+DROP INDEX IF EXISTS @extschema@.idx_users_phone;
+DROP FUNCTION @extschema@.pending_migration_steps();
+DROP TABLE @extschema@.migration_steps;
+
+-- ---------------------------------------------------------------------------
+-- users.phone (no rewrite: the column is only marked dropped)
 -- ---------------------------------------------------------------------------
 ALTER TABLE @extschema@.users
     DROP CONSTRAINT check_phone_format,
