@@ -189,3 +189,226 @@ COMMENT ON FUNCTION @extschema@.set_published_at() IS 'Auto-set published_at whe
 -- ---- audit trigger (issue: native audit trigger) ----
 
 -- ---- posts API (issue: native posts API) ----
+
+-- Indexes in the exact order of get_user_posts (published_at DESC NULLS LAST,
+-- created_at DESC, id DESC): a page is read straight off the index, never
+-- sorted, and the trailing key columns make a deep OFFSET an index-only walk.
+-- The reference's indexes order by created_at only (or lack id), so they cannot
+-- serve this order without a sort of every matching row.
+--   idx_posts_user_status_order: p_status given (the common 'published' case).
+--   idx_posts_user_order:        p_status NULL (every status of one user).
+CREATE INDEX idx_posts_user_status_order ON @extschema@.posts
+    (user_id, status, published_at DESC NULLS LAST, created_at DESC, id DESC);
+CREATE INDEX idx_posts_user_order ON @extschema@.posts
+    (user_id, published_at DESC NULLS LAST, created_at DESC, id DESC);
+
+-- post_counts: the number of posts per (user_id, status), kept exact by the
+-- triggers below in the same transaction as every write to posts, so that
+-- get_user_posts' total_count is a primary-key lookup instead of a count of
+-- every matching row. Concurrent writers for one (user_id, status) serialize on
+-- its row (like any counter); within one statement rows are locked in key
+-- order. Nobody but the extension's owner may write or read it: the trigger
+-- functions are SECURITY DEFINER, get_user_posts reads it as the table's owner.
+-- It is dumped with the posts it counts (restores run with triggers disabled).
+CREATE TABLE @extschema@.post_counts (
+    user_id UUID NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    post_count BIGINT NOT NULL,
+    CONSTRAINT post_counts_pkey PRIMARY KEY (user_id, status)
+);
+COMMENT ON TABLE @extschema@.post_counts IS 'Posts per (user_id, status), maintained by triggers on posts (total_count of get_user_posts)';
+REVOKE ALL ON TABLE @extschema@.post_counts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.post_counts', '');
+
+CREATE FUNCTION @extschema@.post_counts_after_insert()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'INSERT' THEN
+        RAISE EXCEPTION 'post_counts_after_insert() maintains post_counts for posts only'
+            USING ERRCODE = '39P01';
+    END IF;
+    INSERT INTO @extschema@.post_counts AS c (user_id, status, post_count)
+    SELECT n.user_id, n.status, count(*) FROM new_rows n GROUP BY n.user_id, n.status ORDER BY 1, 2
+    ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count + excluded.post_count;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@.post_counts_after_delete()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'DELETE' THEN
+        RAISE EXCEPTION 'post_counts_after_delete() maintains post_counts for posts only'
+            USING ERRCODE = '39P01';
+    END IF;
+    -- Key order, as the insert trigger locks them, so that two statements never
+    -- wait for each other's count rows in opposite orders.
+    UPDATE @extschema@.post_counts c SET post_count = c.post_count - d.removed
+      FROM (SELECT o.user_id, o.status, count(*) AS removed FROM old_rows o
+             GROUP BY o.user_id, o.status ORDER BY 1, 2) d
+     WHERE c.user_id = d.user_id AND c.status = d.status;
+    -- Users deleted with their posts leave no zero rows behind.
+    DELETE FROM @extschema@.post_counts c
+     USING (SELECT DISTINCT o.user_id, o.status FROM old_rows o) d
+     WHERE c.user_id = d.user_id AND c.status = d.status AND c.post_count = 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@.post_counts_after_update()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'ROW' OR TG_OP <> 'UPDATE' THEN
+        RAISE EXCEPTION 'post_counts_after_update() maintains post_counts for posts only'
+            USING ERRCODE = '39P01';
+    END IF;
+    -- The two count rows are locked in key order (see post_counts_after_delete).
+    IF (OLD.user_id, OLD.status::text) < (NEW.user_id, NEW.status::text) THEN
+        UPDATE @extschema@.post_counts c SET post_count = c.post_count - 1
+         WHERE c.user_id = OLD.user_id AND c.status = OLD.status;
+    END IF;
+    INSERT INTO @extschema@.post_counts AS c (user_id, status, post_count)
+    VALUES (NEW.user_id, NEW.status, 1)
+    ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count + 1;
+    IF (OLD.user_id, OLD.status::text) > (NEW.user_id, NEW.status::text) THEN
+        UPDATE @extschema@.post_counts c SET post_count = c.post_count - 1
+         WHERE c.user_id = OLD.user_id AND c.status = OLD.status;
+    END IF;
+    DELETE FROM @extschema@.post_counts c
+     WHERE c.user_id = OLD.user_id AND c.status = OLD.status AND c.post_count = 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@.post_counts_after_truncate()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'TRUNCATE' THEN
+        RAISE EXCEPTION 'post_counts_after_truncate() maintains post_counts for posts only'
+            USING ERRCODE = '39P01';
+    END IF;
+    DELETE FROM @extschema@.post_counts;
+    RETURN NULL;
+END
+$$;
+
+-- Recounts post_counts from posts, for after a bulk load that ran with triggers
+-- disabled (session_replication_role = replica). Blocks writers to posts while
+-- it runs. Owner only.
+CREATE FUNCTION @extschema@.refresh_post_counts()
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE @extschema@.posts IN SHARE MODE;
+    DELETE FROM @extschema@.post_counts;
+    INSERT INTO @extschema@.post_counts (user_id, status, post_count)
+    SELECT p.user_id, p.status, count(*) FROM @extschema@.posts p GROUP BY p.user_id, p.status;
+END
+$$;
+
+-- Trigger functions that run as the owner must not be attachable to other
+-- tables (CREATE TRIGGER needs EXECUTE); firing on posts needs no privilege.
+REVOKE ALL ON FUNCTION @extschema@.post_counts_after_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.post_counts_after_delete() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.post_counts_after_update() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.post_counts_after_truncate() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.refresh_post_counts() FROM PUBLIC;
+
+-- Statement-level with transition tables: one grouped upsert per statement,
+-- whether it inserts one row, a million (INSERT ... SELECT, COPY) or deletes
+-- through ON DELETE CASCADE from users. UPDATE cannot combine a column list with
+-- transition tables; the row trigger fires only when user_id or status really
+-- changes (so increment_post_views never fires it).
+CREATE TRIGGER posts_count_insert
+    AFTER INSERT ON @extschema@.posts
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.post_counts_after_insert();
+CREATE TRIGGER posts_count_delete
+    AFTER DELETE ON @extschema@.posts
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.post_counts_after_delete();
+CREATE TRIGGER posts_count_update
+    AFTER UPDATE OF user_id, status ON @extschema@.posts
+    FOR EACH ROW
+    WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.status::text IS DISTINCT FROM NEW.status::text)
+    EXECUTE FUNCTION @extschema@.post_counts_after_update();
+CREATE TRIGGER posts_count_truncate
+    AFTER TRUNCATE ON @extschema@.posts
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.post_counts_after_truncate();
+
+COMMENT ON FUNCTION @extschema@.post_counts_after_insert() IS 'Adds inserted posts to post_counts';
+COMMENT ON FUNCTION @extschema@.post_counts_after_delete() IS 'Removes deleted posts from post_counts';
+COMMENT ON FUNCTION @extschema@.post_counts_after_update() IS 'Moves a post between post_counts rows when its user_id or status changes';
+COMMENT ON FUNCTION @extschema@.post_counts_after_truncate() IS 'Empties post_counts when posts is truncated';
+COMMENT ON FUNCTION @extschema@.refresh_post_counts() IS 'Recounts post_counts from posts (after a load with triggers disabled)';
+
+-- The API. SECURITY INVOKER: each runs with the caller's privileges on users and
+-- posts (an application role needs USAGE on the schema and SELECT/UPDATE on the
+-- tables it touches). Plans are prepared once per backend; every query is
+-- schema-qualified and search_path-proof.
+CREATE FUNCTION @extschema@.get_user_posts(
+    p_user_id UUID,
+    p_status VARCHAR DEFAULT 'published',
+    p_limit INT DEFAULT 10,
+    p_offset INT DEFAULT 0
+)
+RETURNS TABLE (
+    id UUID,
+    title VARCHAR,
+    content TEXT,
+    status VARCHAR,
+    published_at TIMESTAMP,
+    view_count INTEGER,
+    total_count BIGINT
+)
+LANGUAGE C STABLE CALLED ON NULL INPUT
+ROWS 10
+AS 'MODULE_PATHNAME', 'chronicle_get_user_posts';
+
+CREATE FUNCTION @extschema@.soft_delete_user(
+    p_user_id UUID,
+    p_deleted_by UUID DEFAULT NULL
+)
+RETURNS VOID
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'chronicle_soft_delete_user';
+
+CREATE FUNCTION @extschema@.increment_post_views(
+    p_post_id UUID,
+    p_increment INT DEFAULT 1
+)
+RETURNS INTEGER
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+AS 'MODULE_PATHNAME', 'chronicle_increment_post_views';
+
+CREATE FUNCTION @extschema@.get_popular_posts(
+    p_days INT DEFAULT 7,
+    p_limit INT DEFAULT 10
+)
+RETURNS TABLE (
+    id UUID,
+    title VARCHAR,
+    view_count INTEGER,
+    author_name VARCHAR,
+    published_at TIMESTAMP
+)
+LANGUAGE C STABLE CALLED ON NULL INPUT
+ROWS 10
+AS 'MODULE_PATHNAME', 'chronicle_get_popular_posts';
+
+COMMENT ON FUNCTION @extschema@.get_user_posts(UUID, VARCHAR, INT, INT) IS 'Get user posts with pagination and optional status filter';
+COMMENT ON FUNCTION @extschema@.soft_delete_user(UUID, UUID) IS 'Soft delete user (set deleted_at timestamp)';
+COMMENT ON FUNCTION @extschema@.increment_post_views(UUID, INT) IS 'Atomically increment post view count';
+COMMENT ON FUNCTION @extschema@.get_popular_posts(INT, INT) IS 'Get most viewed posts in last N days';

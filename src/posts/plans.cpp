@@ -1,0 +1,76 @@
+#include "posts/plans.h"
+
+#include <array>
+#include <string>
+
+#include "pg/boundary.h"
+#include "posts/queries.h"
+
+extern "C" {
+#include "catalog/pg_type_d.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+namespace chronicle::posts {
+namespace {
+
+constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::CursorSecret) + 1;
+
+struct PlanSet {
+  Oid schema = InvalidOid;
+  std::array<SPIPlanPtr, kQueryCount> plans{};
+};
+PlanSet saved;  // per backend; plans live in CacheMemoryContext (SPI_keepplan)
+
+struct Definition {
+  std::string sql;
+  int nargs;
+  std::array<Oid, 9> types;
+};
+
+Definition definition_of(Query query, const std::string& schema) {
+  constexpr std::array<Oid, 9> kPage{UUIDOID,      VARCHAROID,   INT8OID, TIMESTAMPOID, TIMESTAMPOID,
+                                     UUIDOID,      BOOLOID,      TIMESTAMPOID, UUIDOID};
+  constexpr std::array<Oid, 9> kBoundary{UUIDOID, VARCHAROID, INT8OID};
+  constexpr std::array<Oid, 9> kCount{UUIDOID, VARCHAROID};
+  switch (query) {
+    case Query::PageByStatus: return {page_query(schema, true), kPageArgs, kPage};
+    case Query::PageAll: return {page_query(schema, false), kPageArgs, kPage};
+    case Query::BoundaryByStatus: return {boundary_query(schema, true), kBoundaryArgs, kBoundary};
+    case Query::BoundaryAll: return {boundary_query(schema, false), kBoundaryArgs, kBoundary};
+    case Query::CountByStatus: return {count_query(schema, true), 2, kCount};
+    case Query::CountAll: return {count_query(schema, false), 1, kCount};
+    case Query::SoftDelete: return {soft_delete_query(schema), 2, {UUIDOID, UUIDOID}};
+    case Query::Increment: return {increment_query(schema), 2, {UUIDOID, INT4OID}};
+    case Query::Popular: return {popular_query(schema), 2, {INT4OID, INT8OID}};
+    case Query::CursorSecret: return {cursor_secret_query(schema), 0, {}};
+  }
+  throw Error(sqlstate::kInternalError, "unknown posts query");
+}
+
+}  // namespace
+
+Oid extension_schema(FunctionCallInfo fcinfo) {
+  const Oid function = fcinfo->flinfo->fn_oid;
+  return pg::pg_call([&] { return get_func_namespace(function); });
+}
+
+SPIPlanPtr plan_for(Query query, Oid schema) {
+  if (saved.schema != schema) {
+    for (SPIPlanPtr& plan : saved.plans) {
+      if (plan != nullptr) pg::pg_call([&] { SPI_freeplan(plan); });
+      plan = nullptr;
+    }
+    saved.schema = schema;
+  }
+  SPIPlanPtr& slot = saved.plans[static_cast<std::size_t>(query)];
+  if (slot == nullptr) {
+    const char* name = pg::pg_call([&] { return quote_identifier(get_namespace_name(schema)); });
+    Definition definition = definition_of(query, name);
+    slot = pg::prepare_saved_plan(definition.sql.c_str(), definition.nargs, definition.types.data());
+  }
+  return slot;
+}
+
+}  // namespace chronicle::posts

@@ -1,0 +1,86 @@
+#include "posts/queries.h"
+
+#include <fmt/format.h>
+
+namespace chronicle::posts {
+namespace {
+
+constexpr const char* kOrder = "p.published_at DESC NULLS LAST, p.created_at DESC, p.id DESC";
+
+std::string status_filter(bool by_status) {
+  return by_status ? " AND p.status OPERATOR(pg_catalog.=) $2" : "";
+}
+
+}  // namespace
+
+std::string page_query(const std::string& schema, bool by_status) {
+  const std::string filter = status_filter(by_status);
+  return fmt::format(
+      "(SELECT p.id, p.title, p.content, p.status, p.published_at, p.view_count, p.created_at"
+      " FROM {0}.posts p"
+      " WHERE p.user_id OPERATOR(pg_catalog.=) $1{1} AND NOT $7"
+      " AND ROW(p.published_at, p.created_at, p.id) OPERATOR(pg_catalog.<=) ROW($4, $5, $6)"
+      " ORDER BY {2} LIMIT $3)"
+      " UNION ALL "
+      "(SELECT p.id, p.title, p.content, p.status, p.published_at, p.view_count, p.created_at"
+      " FROM {0}.posts p"
+      " WHERE p.user_id OPERATOR(pg_catalog.=) $1{1} AND p.published_at IS NULL"
+      " AND ROW(p.created_at, p.id) OPERATOR(pg_catalog.<=) ROW($8, $9)"
+      " ORDER BY {2} LIMIT $3)"
+      " LIMIT $3",
+      schema, filter, kOrder);
+}
+
+std::string boundary_query(const std::string& schema, bool by_status) {
+  return fmt::format(
+      "SELECT p.published_at, p.created_at, p.id FROM {0}.posts p"
+      " WHERE p.user_id OPERATOR(pg_catalog.=) $1{1}"
+      " ORDER BY {2} OFFSET $3 LIMIT 1",
+      schema, status_filter(by_status), kOrder);
+}
+
+std::string count_query(const std::string& schema, bool by_status) {
+  if (by_status) {
+    return fmt::format(
+        "SELECT c.post_count FROM {0}.post_counts c"
+        " WHERE c.user_id OPERATOR(pg_catalog.=) $1 AND c.status OPERATOR(pg_catalog.=) $2",
+        schema);
+  }
+  return fmt::format(
+      "SELECT pg_catalog.sum(c.post_count)::pg_catalog.int8 FROM {0}.post_counts c"
+      " WHERE c.user_id OPERATOR(pg_catalog.=) $1",
+      schema);
+}
+
+std::string soft_delete_query(const std::string& schema) {
+  return fmt::format(
+      "UPDATE {0}.users SET deleted_at = CURRENT_TIMESTAMP, updated_by = $2"
+      " WHERE id OPERATOR(pg_catalog.=) $1 AND deleted_at IS NULL",
+      schema);
+}
+
+std::string increment_query(const std::string& schema) {
+  return fmt::format(
+      "UPDATE {0}.posts SET view_count = view_count OPERATOR(pg_catalog.+) $2"
+      " WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'published'"
+      " RETURNING view_count",
+      schema);
+}
+
+std::string popular_query(const std::string& schema) {
+  return fmt::format(
+      "SELECT p.id, p.title, p.view_count, u.name, p.published_at"
+      " FROM {0}.posts p JOIN {0}.users u ON u.id OPERATOR(pg_catalog.=) p.user_id"
+      " WHERE p.status OPERATOR(pg_catalog.=) 'published'"
+      " AND p.published_at OPERATOR(pg_catalog.>=)"
+      " (CURRENT_TIMESTAMP OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $1))"
+      " AND u.deleted_at IS NULL"
+      " ORDER BY p.view_count DESC, p.id DESC LIMIT $2",
+      schema);
+}
+
+std::string cursor_secret_query(const std::string& schema) {
+  return fmt::format("SELECT s.secret FROM {0}.cursor_secret s", schema);
+}
+
+}  // namespace chronicle::posts
