@@ -187,6 +187,25 @@ COMMENT ON FUNCTION @extschema@.update_updated_at_column() IS 'Auto-update updat
 COMMENT ON FUNCTION @extschema@.set_published_at() IS 'Auto-set published_at when post status changes to published';
 
 -- ---- audit trigger (issue: native audit trigger) ----
+-- Native: old_data/new_data equal to_jsonb(OLD/NEW), changed_fields over every
+-- column, options key=value (ignore=<cols>, record_id=<col>). The function writes
+-- audit_logs itself, without the caller's privileges on it, so an application
+-- role gets its audit rows without being able to write the log. Attaching it to a
+-- table is therefore not for everyone: no EXECUTE for PUBLIC (CREATE TRIGGER
+-- needs it; firing does not).
+CREATE FUNCTION @extschema@.audit_trigger_function()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'chronicle_audit_trigger_function';
+
+REVOKE ALL ON FUNCTION @extschema@.audit_trigger_function() FROM PUBLIC;
+
+CREATE TRIGGER posts_audit_trigger
+    AFTER INSERT OR UPDATE OR DELETE ON @extschema@.posts
+    FOR EACH ROW
+    EXECUTE FUNCTION @extschema@.audit_trigger_function();
+
+COMMENT ON FUNCTION @extschema@.audit_trigger_function() IS 'Log all data changes to audit_logs table';
 
 -- ---- posts API (issue: native posts API) ----
 

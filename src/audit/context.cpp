@@ -1,0 +1,123 @@
+#include "audit/context.h"
+
+#include <string>
+
+#include "core/uuid.h"
+#include "pg/boundary.h"
+#include "pg/settings.h"
+
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+}
+
+namespace chronicle::audit {
+namespace {
+
+bool is_set(const char* setting) { return setting != nullptr && setting[0] != '\0'; }
+
+// A setting's text and the datum parsed from it, kept in TopMemoryContext so a
+// bulk statement parses it once, not once per row.
+struct ParsedSetting {
+  std::string text;
+  Datum value = 0;
+  bool valid = false;
+};
+
+ParsedSetting actor_cache;
+ParsedSetting ip_cache;
+ParsedSetting agent_cache;
+bool client_addr_known = false;
+bool client_addr_null = true;
+Datum client_addr = 0;
+
+template <typename Parse>
+Datum cached(ParsedSetting& cache, const char* text, Parse&& parse) {
+  if (cache.valid && cache.text == text) return cache.value;
+  const Datum value = parse(text);  // may throw; the cache stays as it was
+  if (cache.valid) {
+    void* previous = DatumGetPointer(cache.value);
+    pg::pg_call([&] { pfree(previous); });
+  }
+  cache.text = text;
+  cache.value = value;
+  cache.valid = true;
+  return value;
+}
+
+Datum parse_actor(const char* text) {
+  const auto uuid = parse_uuid(text);
+  if (!uuid) {
+    throw Error(sqlstate::kInvalidTextRepresentation, fmt::format("invalid input syntax for type uuid: \"{}\"", text))
+        .detail("chronicle.actor_id must be the uuid of the user making the change.")
+        .hint("SET LOCAL chronicle.actor_id = '<uuid>', or RESET it.");
+  }
+  return pg::pg_call([&] {
+    auto* value = static_cast<pg_uuid_t*>(MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t)));
+    std::memcpy(value->data, uuid->data(), UUID_LEN);
+    return UUIDPGetDatum(value);
+  });
+}
+
+Datum parse_ip(const char* text) {
+  return pg::pg_call([&] {
+    Datum parsed = DirectFunctionCall1(inet_in, CStringGetDatum(text));
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    Datum copy = PointerGetDatum(PG_DETOAST_DATUM_COPY(parsed));
+    MemoryContextSwitchTo(old);
+    return copy;
+  });
+}
+
+Datum parse_agent(const char* text) {
+  return pg::pg_call([&] {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    Datum value = PointerGetDatum(cstring_to_text(text));
+    MemoryContextSwitchTo(old);
+    return value;
+  });
+}
+
+// inet_client_addr() does not change during a session: asked once.
+void resolve_client_addr() {
+  if (client_addr_known) return;
+  pg::pg_call([&] {
+    LOCAL_FCINFO(call, 0);
+    InitFunctionCallInfoData(*call, nullptr, 0, InvalidOid, nullptr, nullptr);
+    Datum value = inet_client_addr(call);
+    client_addr_null = call->isnull;
+    if (!client_addr_null) {
+      MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+      client_addr = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+      MemoryContextSwitchTo(old);
+    }
+  });
+  client_addr_known = true;
+}
+
+}  // namespace
+
+ChangeContext current_change_context() {
+  ChangeContext context{};
+  if (is_set(pg::setting_actor_id)) {
+    context.has_actor = true;
+    context.actor = cached(actor_cache, pg::setting_actor_id, parse_actor);
+  }
+  if (is_set(pg::setting_client_ip)) {
+    context.has_ip = true;
+    context.ip = cached(ip_cache, pg::setting_client_ip, parse_ip);
+  } else {
+    resolve_client_addr();
+    context.has_ip = !client_addr_null;
+    context.ip = client_addr;
+  }
+  if (is_set(pg::setting_user_agent)) {
+    context.has_agent = true;
+    context.agent = cached(agent_cache, pg::setting_user_agent, parse_agent);
+  }
+  return context;
+}
+
+}  // namespace chronicle::audit

@@ -1,0 +1,164 @@
+#include "audit/writer.h"
+
+#include "timestamps/current_timestamp.h"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+namespace chronicle::audit {
+namespace {
+
+constexpr const char* kColumnNames[kAuditColumnCount] = {
+    "id",       "table_name", "operation",  "record_id",  "user_id",   "old_data",
+    "new_data", "changed_fields", "ip_address", "user_agent", "created_at",
+};
+
+void map_columns(AuditSink* sink) {
+  TupleDesc desc = RelationGetDescr(sink->relation);
+  for (int c = 0; c < kAuditColumnCount; ++c) {
+    sink->attno[c] = -1;
+    for (int i = 0; i < desc->natts; ++i) {
+      Form_pg_attribute attr = TupleDescAttr(desc, i);
+      if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), kColumnNames[c]) == 0) sink->attno[c] = i;
+    }
+    if (sink->attno[c] < 0) {
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                      errmsg("column \"%s\" of relation \"%s\" does not exist", kColumnNames[c],
+                             RelationGetRelationName(sink->relation)),
+                      errdetail("The audit trigger writes every column of the audit log.")));
+    }
+  }
+}
+
+// The table name as a value of audit_logs.table_name's type, through the length
+// coercion an INSERT would apply (varchar(50): 22001 when it is too long).
+Datum coerce_table_name(AuditSink* sink, const char* name) {
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kTableName]);
+  Datum value = PointerGetDatum(cstring_to_text(name));
+  if (attr->atttypid == VARCHAROID && attr->atttypmod >= 0) {
+    value = DirectFunctionCall3(varchar, value, Int32GetDatum(attr->atttypmod), BoolGetDatum(false));
+  }
+  return value;
+}
+
+void write_batch(AuditSink* sink) {
+  Relation rel = sink->relation;
+  EState* estate = sink->estate;
+  if (rel->rd_att->constr != nullptr) {
+    for (int i = 0; i < sink->used; ++i) ExecConstraints(sink->result, sink->slots[i], estate);
+  }
+  if (sink->used == 1) {
+    table_tuple_insert(rel, sink->slots[0], sink->command, 0, nullptr);
+  } else {
+    table_multi_insert(rel, sink->slots, sink->used, sink->command, 0, nullptr);
+  }
+  for (int i = 0; i < sink->used; ++i) {
+    if (sink->result->ri_NumIndices > 0) {
+      ResetPerTupleExprContext(estate);
+      ExecInsertIndexTuples(sink->result, sink->slots[i], estate, false, false, nullptr, NIL);
+    }
+    ExecClearTuple(sink->slots[i]);
+  }
+  sink->used = 0;
+}
+
+}  // namespace
+
+void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
+  *sink = AuditSink{};
+  sink->relation = table_open(config.audit_log, RowExclusiveLock);
+  Relation rel = sink->relation;
+  if (rel->rd_rel->relkind != RELKIND_RELATION) {
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+  }
+  map_columns(sink);
+
+  sink->estate = CreateExecutorState();
+  EState* estate = sink->estate;
+  MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+  // A one-entry range table, as logical replication's apply builds: the executor's
+  // error reporting for a failed constraint looks the relation up there.
+  RangeTblEntry* rte = makeNode(RangeTblEntry);
+  rte->rtekind = RTE_RELATION;
+  rte->relid = RelationGetRelid(rel);
+  rte->relkind = rel->rd_rel->relkind;
+  rte->rellockmode = RowExclusiveLock;
+  ExecInitRangeTable(estate, list_make1(rte));
+  sink->result = makeNode(ResultRelInfo);
+  InitResultRelInfo(sink->result, rel, 1, nullptr, 0);
+  ExecOpenIndices(sink->result, false);
+  sink->capacity = capacity;
+  sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
+  for (int i = 0; i < capacity; ++i) {
+    sink->slots[i] = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(rel), &TTSOpsVirtual);
+  }
+  sink->row_context = AllocSetContextCreate(estate->es_query_cxt, "chronicle audit rows", ALLOCSET_DEFAULT_SIZES);
+  sink->table_name = coerce_table_name(sink, config.table_name);
+  sink->created_at =
+      timestamps::current_timestamp_as(TupleDescAttr(RelationGetDescr(rel), sink->attno[kCreatedAt])->atttypid);
+  MemoryContextSwitchTo(old);
+  sink->sequence = config.audit_log_sequence;
+  sink->command = GetCurrentCommandId(true);
+  estate->es_output_cid = sink->command;
+}
+
+void add_audit_row(AuditSink* sink, const AuditRow& row) {
+  TupleTableSlot* slot = sink->slots[sink->used];
+  ExecClearTuple(slot);
+  Datum* values = slot->tts_values;
+  bool* nulls = slot->tts_isnull;
+  const int natts = slot->tts_tupleDescriptor->natts;
+  for (int i = 0; i < natts; ++i) {
+    values[i] = 0;
+    nulls[i] = true;  // a column the audit row does not know stays NULL
+  }
+  const auto set = [&](int column, Datum value, bool is_null) {
+    values[sink->attno[column]] = value;
+    nulls[sink->attno[column]] = is_null;
+  };
+  // The id: nextval without a permission check, since the writer, not the
+  // caller, owns the audit log (as the column default would, for its owner).
+  set(kId, Int64GetDatum(nextval_internal(sink->sequence, false)), false);
+  set(kTableName, sink->table_name, false);
+  set(kOperation, PointerGetDatum(cstring_to_text(row.operation)), false);
+  set(kRecordId, row.record_id, row.record_id_null);
+  set(kUserId, row.user_id, row.user_id_null);
+  set(kOldData, row.old_data, row.old_data_null);
+  set(kNewData, row.new_data, row.new_data_null);
+  set(kChangedFields, row.changed_fields, false);
+  set(kIpAddress, row.ip_address, row.ip_address_null);
+  set(kUserAgent, row.user_agent, row.user_agent_null);
+  set(kCreatedAt, sink->created_at, false);
+  ExecStoreVirtualTuple(slot);
+  if (++sink->used == sink->capacity) flush_sink(sink);
+}
+
+void flush_sink(AuditSink* sink) {
+  if (sink->used > 0) write_batch(sink);
+  MemoryContextReset(sink->row_context);
+}
+
+void close_sink(AuditSink* sink) {
+  flush_sink(sink);
+  ExecCloseIndices(sink->result);
+  ExecResetTupleTable(sink->estate->es_tupleTable, false);
+  FreeExecutorState(sink->estate);
+  table_close(sink->relation, NoLock);
+  *sink = AuditSink{};
+}
+
+}  // namespace chronicle::audit
