@@ -15,15 +15,17 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
 -- The library may not be loaded in this session, in which case
 -- chronicle.allow_data_loss is a placeholder holding any string: it is parsed
 -- here the way PostgreSQL parses a boolean, and anything else is an error.
--- The first count runs before any lock is taken, so writers never wait for
--- it; the second look, under the ACCESS EXCLUSIVE lock that the DROP COLUMN
--- needs anyway, catches a phone written in between (through idx_users_phone
--- when it has been built, else by a scan that writers wait for).
+-- The first look runs before any lock is taken, so writers never wait for
+-- it; the second, under the ACCESS EXCLUSIVE lock that the DROP COLUMN needs
+-- anyway, catches a phone written in between (through idx_users_phone when it
+-- has been built, else by a scan of users that writers wait for). The count
+-- for the message is taken only when the step refuses.
 -- ---------------------------------------------------------------------------
 DO $guard$
 DECLARE
     setting text := pg_catalog.lower(pg_catalog.btrim(
         COALESCE(pg_catalog.current_setting('chronicle.allow_data_loss', true), '')));
+    has_phones boolean;
     phones bigint;
     seqscan text;
     extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
@@ -39,18 +41,23 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Use on or off.';
     END IF;
 
-    SELECT pg_catalog.count(*) INTO phones FROM @extschema@.users WHERE phone IS NOT NULL;
-    IF phones OPERATOR(pg_catalog.=) 0 THEN
-        LOCK TABLE @extschema@.users IN ACCESS EXCLUSIVE MODE;
-        seqscan := pg_catalog.current_setting('enable_seqscan');
+    -- With a valid idx_users_phone each look is an index probe: make sure the
+    -- planner takes it even before users.phone has statistics.
+    seqscan := pg_catalog.current_setting('enable_seqscan');
+    IF EXISTS (SELECT FROM pg_catalog.pg_index i
+                WHERE i.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('@extschema@.idx_users_phone')
+                  AND i.indisvalid) THEN
         PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);
-        IF EXISTS (SELECT FROM @extschema@.users WHERE phone IS NOT NULL) THEN
-            SELECT pg_catalog.count(*) INTO phones FROM @extschema@.users WHERE phone IS NOT NULL;
-        END IF;
-        PERFORM pg_catalog.set_config('enable_seqscan', seqscan, true);
     END IF;
+    has_phones := EXISTS (SELECT FROM @extschema@.users WHERE phone IS NOT NULL);
+    IF NOT has_phones THEN
+        LOCK TABLE @extschema@.users IN ACCESS EXCLUSIVE MODE;
+        has_phones := EXISTS (SELECT FROM @extschema@.users WHERE phone IS NOT NULL);
+    END IF;
+    PERFORM pg_catalog.set_config('enable_seqscan', seqscan, true);
 
-    IF phones OPERATOR(pg_catalog.>) 0 THEN
+    IF has_phones THEN
+        SELECT pg_catalog.count(*) INTO phones FROM @extschema@.users WHERE phone IS NOT NULL;
         RAISE EXCEPTION 'downgrading chronicle to 1.0 would drop column users.phone and its data (users with a phone: %)', phones
             USING ERRCODE = '55000',
                   DETAIL = 'Version 1.0 has no column users.phone; the downgrade drops it with its data.',
