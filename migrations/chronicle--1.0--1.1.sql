@@ -112,5 +112,173 @@ COMMENT ON FUNCTION @extschema@.pending_migration_steps() IS
     'Statements to run outside ALTER EXTENSION, in order: SELECT ddl FROM pending_migration_steps() \gexec';
 
 -- ---- audit: enable_audit / disable_audit ----
+-- enable_audit(table, options) puts the native audit trigger on any table:
+--   mode=row (default): AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW, named
+--     <table>_audit_trigger (posts' own trigger of 1.0 is exactly that);
+--   mode=statement: three AFTER ... FOR EACH STATEMENT triggers with transition
+--     tables (PostgreSQL allows them for one event each), <table>_audit_insert,
+--     _update, _delete: the same audit rows, written in batches; the table needs a
+--     primary key.
+-- Every other option (ignore=, record_id=) goes to the trigger, checked now with
+-- the trigger's own errors. Idempotent: when the table's audit triggers already
+-- are what is asked for, nothing changes; otherwise they are replaced.
+-- disable_audit(table) drops every trigger on the table that runs
+-- audit_trigger_function(). Both run with the caller's rights: the caller needs
+-- to own the table (CREATE/DROP TRIGGER) and EXECUTE on audit_trigger_function,
+-- which only the extension's owner has unless granted (see 1.0).
+CREATE FUNCTION @extschema@.audit_check_options(p_table regclass, p_trigger name, p_options text[])
+RETURNS void
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'chronicle_audit_check_options';
+
+COMMENT ON FUNCTION @extschema@.audit_check_options(regclass, name, text[]) IS
+    'Checks audit_trigger_function options for a table as its first firing would (used by enable_audit)';
+
+CREATE FUNCTION @extschema@.enable_audit(p_table regclass, p_options text[] DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_function oid := '@extschema@.audit_trigger_function()'::pg_catalog.regprocedure;
+    v_function_name text;
+    v_relname text;
+    v_mode text;
+    v_args text[] := '{}';
+    v_option text;
+    v_literals text;
+    v_wanted text[];
+    v_existing text[];
+    v_trigger record;
+BEGIN
+    IF p_table IS NULL OR p_options IS NULL THEN
+        RAISE EXCEPTION 'enable_audit() does not accept NULL arguments' USING ERRCODE = '22004';
+    END IF;
+    FOREACH v_option IN ARRAY p_options LOOP
+        IF v_option IS NULL THEN
+            RAISE EXCEPTION 'enable_audit(): an option is NULL' USING ERRCODE = '22004';
+        END IF;
+        IF pg_catalog.strpos(v_option, '=') OPERATOR(pg_catalog.>) 0
+           AND pg_catalog.btrim(pg_catalog.split_part(v_option, '=', 1)) OPERATOR(pg_catalog.=) 'mode' THEN
+            IF v_mode IS NOT NULL THEN
+                RAISE EXCEPTION 'invalid option for enable_audit(%): key "mode" is given more than once', p_table
+                    USING ERRCODE = '22023';
+            END IF;
+            v_mode := pg_catalog.btrim(pg_catalog.substr(v_option, pg_catalog.strpos(v_option, '=') OPERATOR(pg_catalog.+) 1));
+            IF v_mode OPERATOR(pg_catalog.<>) ALL (ARRAY['row', 'statement']) THEN
+                RAISE EXCEPTION 'invalid option for enable_audit(%): mode must be row or statement, not "%"', p_table, v_mode
+                    USING ERRCODE = '22023';
+            END IF;
+        ELSE
+            v_args := v_args OPERATOR(pg_catalog.||) v_option;
+        END IF;
+    END LOOP;
+    v_mode := COALESCE(v_mode, 'row');
+
+    SELECT c.relname INTO v_relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) p_table;
+    SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) INTO v_function_name
+      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE p.oid OPERATOR(pg_catalog.=) v_function;
+
+    -- The triggers wanted, as "name|tgtype|args|old table|new table". Names are
+    -- <table>_audit_<suffix>, the table name shortened to fit in 63 bytes.
+    SELECT pg_catalog.array_agg(w.name OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) w.spec ORDER BY w.name)
+      INTO v_wanted
+      FROM (SELECT (SELECT pg_catalog.left(v_relname, k) OPERATOR(pg_catalog.||) t.suffix
+                      FROM pg_catalog.generate_series(pg_catalog.length(v_relname), 0, -1) AS k
+                     WHERE pg_catalog.octet_length(pg_catalog.left(v_relname, k) OPERATOR(pg_catalog.||) t.suffix)
+                           OPERATOR(pg_catalog.<=) 63
+                     LIMIT 1) AS name,
+                   t.spec
+              FROM (VALUES ('row', '_audit_trigger', '29||'),
+                           ('statement', '_audit_insert', '4||new_rows'),
+                           ('statement', '_audit_update', '16|old_rows|new_rows'),
+                           ('statement', '_audit_delete', '8|old_rows|')) AS t(mode, suffix, spec)
+             WHERE t.mode OPERATOR(pg_catalog.=) v_mode) AS w;
+
+    IF v_mode OPERATOR(pg_catalog.=) 'statement' AND NOT EXISTS (
+        SELECT FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) p_table AND i.indisprimary) THEN
+        RAISE EXCEPTION 'statement-level audit of table % needs a primary key', p_table
+            USING ERRCODE = '55000',
+                  DETAIL = 'Statement mode audits an UPDATE per statement, pairing each row''s old and new image; that needs rows identified by a primary key.',
+                  HINT = 'Add a primary key, or use mode=row.';
+    END IF;
+    FOR v_trigger IN SELECT pg_catalog.split_part(w, '|', 1) AS name FROM pg_catalog.unnest(v_wanted) AS w LOOP
+        PERFORM @extschema@.audit_check_options(p_table, v_trigger.name::name, v_args);
+    END LOOP;
+
+    -- The audit triggers the table has, in the same form (args compared as the
+    -- bytes pg_trigger stores: each argument followed by a zero byte).
+    SELECT pg_catalog.array_agg(t.tgname::text OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) t.tgtype::text
+                                OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) COALESCE(t.tgoldtable::text, '')
+                                OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) COALESCE(t.tgnewtable::text, '')
+                                ORDER BY t.tgname)
+      INTO v_existing
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid OPERATOR(pg_catalog.=) p_table AND t.tgfoid OPERATOR(pg_catalog.=) v_function
+       AND t.tgenabled OPERATOR(pg_catalog.=) 'O'
+       AND t.tgargs OPERATOR(pg_catalog.=) COALESCE(
+           (SELECT pg_catalog.string_agg(pg_catalog.convert_to(a, pg_catalog.getdatabaseencoding())
+                                         OPERATOR(pg_catalog.||) '\x00'::bytea, ''::bytea ORDER BY o)
+              FROM pg_catalog.unnest(v_args) WITH ORDINALITY AS x(a, o)), ''::bytea);
+    IF v_existing IS NOT DISTINCT FROM v_wanted AND (
+        SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid OPERATOR(pg_catalog.=) p_table AND t.tgfoid OPERATOR(pg_catalog.=) v_function)
+       OPERATOR(pg_catalog.=) pg_catalog.cardinality(v_wanted) THEN
+        RETURN;  -- already audited exactly so
+    END IF;
+
+    PERFORM @extschema@.disable_audit(p_table);
+    SELECT COALESCE(pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY o), '') INTO v_literals
+      FROM pg_catalog.unnest(v_args) WITH ORDINALITY AS x(a, o);
+    FOR v_trigger IN
+        SELECT pg_catalog.split_part(w, '|', 1) AS name, pg_catalog.split_part(w, '|', 2)::int AS tgtype
+          FROM pg_catalog.unnest(v_wanted) AS w LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I AFTER %s ON %s %s EXECUTE FUNCTION %s(%s)',
+            v_trigger.name,
+            CASE v_trigger.tgtype WHEN 29 THEN 'INSERT OR UPDATE OR DELETE' WHEN 4 THEN 'INSERT'
+                                  WHEN 16 THEN 'UPDATE' ELSE 'DELETE' END,
+            p_table,
+            CASE v_trigger.tgtype WHEN 29 THEN 'FOR EACH ROW'
+                                  WHEN 4 THEN 'REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  WHEN 16 THEN 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
+                                  ELSE 'REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT' END,
+            v_function_name, v_literals);
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.enable_audit(regclass, text[]) IS
+    'Audit a table with audit_trigger_function (options: mode=row|statement, ignore=, record_id=); idempotent';
+
+CREATE FUNCTION @extschema@.disable_audit(p_table regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_trigger name;
+BEGIN
+    IF p_table IS NULL THEN
+        RAISE EXCEPTION 'disable_audit() does not accept NULL arguments' USING ERRCODE = '22004';
+    END IF;
+    FOR v_trigger IN
+        SELECT t.tgname FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid OPERATOR(pg_catalog.=) p_table
+           AND t.tgfoid OPERATOR(pg_catalog.=) '@extschema@.audit_trigger_function()'::pg_catalog.regprocedure
+         ORDER BY t.tgname LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', v_trigger, p_table);
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.disable_audit(regclass) IS
+    'Remove every audit_trigger_function trigger from a table; idempotent';
+
+-- DBA tools: granted to whoever may audit their own tables, with EXECUTE on
+-- audit_trigger_function.
+REVOKE ALL ON FUNCTION @extschema@.audit_check_options(regclass, name, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.enable_audit(regclass, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.disable_audit(regclass) FROM PUBLIC;
 
 -- ---- posts: get_user_posts_keyset ----

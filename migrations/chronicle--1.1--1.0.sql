@@ -70,6 +70,10 @@ $guard$;
 -- ---- posts: get_user_posts_keyset ----
 
 -- ---- audit: enable_audit / disable_audit ----
+-- The triggers they put on tables stay: they run audit_trigger_function, which 1.0 has.
+DROP FUNCTION @extschema@.enable_audit(regclass, text[]);
+DROP FUNCTION @extschema@.disable_audit(regclass);
+DROP FUNCTION @extschema@.audit_check_options(regclass, name, text[]);
 
 -- ---------------------------------------------------------------------------
 -- Deferred work: the indexes that pending_migration_steps() built (fresh 1.0

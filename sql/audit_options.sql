@@ -1,7 +1,7 @@
 -- audit_trigger_function(): options, settings and every error path, with
 -- SQLSTATE and message.
 CREATE EXTENSION chronicle;
-\ir include/catch_error.sql
+\i sql/include/catch_error.sql
 \pset null '(null)'
 
 CREATE TABLE audit_opt (
@@ -88,7 +88,8 @@ CREATE TRIGGER t1 AFTER INSERT ON audit_bad FOR EACH ROW EXECUTE FUNCTION audit_
 SELECT * FROM pg_temp.catch_error($$INSERT INTO audit_bad (note) VALUES ('x')$$);
 DROP TRIGGER t1 ON audit_bad;
 
--- Misuse: 39P01.
+-- Misuse: 39P01, called directly or fired the wrong way.
+SELECT * FROM pg_temp.catch_error($$SELECT audit_trigger_function()$$);
 CREATE TRIGGER t1 BEFORE INSERT ON audit_bad FOR EACH ROW EXECUTE FUNCTION audit_trigger_function();
 SELECT * FROM pg_temp.catch_error($$INSERT INTO audit_bad (note) VALUES ('x')$$);
 DROP TRIGGER t1 ON audit_bad;

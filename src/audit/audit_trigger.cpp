@@ -123,7 +123,8 @@ void require_primary_key(TriggerData* trigger, const AuditConfig& config) {
   Relation rel = trigger->tg_relation;
   throw Error("55000", fmt::format("statement-level audit of an UPDATE needs a primary key on table \"{}\"",
                                    RelationGetRelationName(rel)))
-      .detail(fmt::format("{} pairs each row's old and new image by the table's primary key.",
+      .detail(fmt::format("{} audits an UPDATE per statement, pairing each row's old and new image; "
+                          "that needs rows identified by a primary key.",
                           pg::describe_trigger(trigger)))
       .hint("Add a primary key, or audit the table FOR EACH ROW.");
 }
