@@ -1,0 +1,90 @@
+/* chronicle 1.2 -> 1.1: the exact reverse of chronicle--1.1--1.2.sql. The
+ * result must be catalog-identical to a fresh 1.1 (test/upgrade proves it). */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION chronicle UPDATE TO '1.1'" to load this file. \quit
+
+-- Fail fast rather than queue writers behind a long transaction (see 1.0--1.1).
+SELECT pg_catalog.set_config('lock_timeout', '2s', true)
+ WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
+
+-- ---------------------------------------------------------------------------
+-- The indexes 1.1 has and 1.2 dropped. Nothing is lost by the downgrade (they
+-- hold no data), but building them on a big table would hold writers for
+-- minutes: on a table of at most 10,000 rows the step builds them itself; on
+-- a bigger one it refuses (55000), before changing anything, and names the
+-- statements to run first (CONCURRENTLY, outside any transaction). Run them,
+-- then the downgrade again.
+-- ---------------------------------------------------------------------------
+DO $restore$
+DECLARE
+    wanted CONSTANT text[][] := ARRAY[
+        ['audit_logs', 'idx_audit_created_at', 'USING btree (created_at DESC)'],
+        ['audit_logs', 'idx_audit_old_data_gin', 'USING gin (old_data)'],
+        ['audit_logs', 'idx_audit_new_data_gin', 'USING gin (new_data)'],
+        ['posts', 'idx_posts_user_id', 'USING btree (user_id)']];
+    extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                         JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                        WHERE e.extname OPERATOR(pg_catalog.=) 'chronicle');
+    missing text[] := '{}';    -- "table index definition" triples, flattened
+    todo text := '';
+    small boolean;
+    valid boolean;
+BEGIN
+    FOR i IN 1 .. pg_catalog.array_length(wanted, 1) LOOP
+        SELECT x.indisvalid INTO valid
+          FROM pg_catalog.pg_index x
+         WHERE x.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(
+                   pg_catalog.format('%I.%I', extschema, wanted[i][2]));
+        CONTINUE WHEN valid;
+        EXECUTE pg_catalog.format('LOCK TABLE %I.%I IN SHARE MODE', extschema, wanted[i][1]);
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.<=) 10000 FROM (SELECT FROM %I.%I LIMIT 10001) t',
+            extschema, wanted[i][1]) INTO small;
+        IF small THEN
+            IF valid IS NOT NULL THEN   -- an invalid leftover of a failed build
+                EXECUTE pg_catalog.format('DROP INDEX %I.%I', extschema, wanted[i][2]);
+            END IF;
+            EXECUTE pg_catalog.format('CREATE INDEX %I ON %I.%I %s', wanted[i][2], extschema, wanted[i][1], wanted[i][3]);
+        ELSE
+            IF valid IS NOT NULL THEN
+                todo := todo OPERATOR(pg_catalog.||) pg_catalog.format(E'DROP INDEX CONCURRENTLY IF EXISTS %I.%I;\n',
+                                                                     extschema, wanted[i][2]);
+            END IF;
+            todo := todo OPERATOR(pg_catalog.||) pg_catalog.format(E'CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I.%I %s;\n',
+                                                                 wanted[i][2], extschema, wanted[i][1], wanted[i][3]);
+        END IF;
+    END LOOP;
+    IF todo OPERATOR(pg_catalog.<>) '' THEN
+        RAISE EXCEPTION 'downgrading chronicle to 1.1 needs indexes of 1.1 that are not built yet'
+            USING ERRCODE = '55000',
+                  DETAIL = 'Building them inside ALTER EXTENSION would block writes to big tables until they are built.',
+                  HINT = 'Run these statements (outside a transaction block), then the downgrade again:'
+                         OPERATOR(pg_catalog.||) E'\n' OPERATOR(pg_catalog.||) pg_catalog.rtrim(todo, E'\n');
+    END IF;
+END
+$restore$;
+
+-- ---------------------------------------------------------------------------
+-- index_report()
+-- ---------------------------------------------------------------------------
+DROP FUNCTION @extschema@.index_report(text);
+
+-- ---- optimize: posts_audit_trigger as in 1.1 (lands with the native audit trigger) ----
+
+-- ---------------------------------------------------------------------------
+-- posts_updated_at_trigger as in 1.1: every UPDATE moves updated_at
+-- ---------------------------------------------------------------------------
+DROP TRIGGER posts_updated_at_trigger ON @extschema@.posts;
+CREATE TRIGGER posts_updated_at_trigger
+    BEFORE UPDATE ON @extschema@.posts
+    FOR EACH ROW
+    EXECUTE FUNCTION @extschema@.update_updated_at_column();
+
+-- ---------------------------------------------------------------------------
+-- 1.2's indexes (built by the step or by pending_migration_steps(), or a
+-- leftover of a failed build) and its registry rows
+-- ---------------------------------------------------------------------------
+DROP INDEX IF EXISTS @extschema@.idx_audit_created_at_brin;
+DROP INDEX IF EXISTS @extschema@.idx_audit_changed_fields;
+DELETE FROM @extschema@.migration_steps WHERE version OPERATOR(pg_catalog.=) '1.2';

@@ -1,0 +1,111 @@
+-- Version 1.2: the audit_logs index design, view counts that are not edits,
+-- index_report(), and the 1.1 <-> 1.2 steps on a table too big to index
+-- inside ALTER EXTENSION. (test/upgrade proves the catalogs; test/pgtap/plans.sql
+-- the query plans.)
+-- pg_regress feeds the file on stdin, so the path is relative to the working directory.
+\i sql/include/catch_error.sql
+\pset null '(null)'
+CREATE EXTENSION chronicle;
+
+-- ---------------------------------------------------------------------------
+-- A fresh 1.2: the indexes are in place at once (small tables: the step built
+-- and dropped them itself), so nothing is pending of 1.2's own work.
+-- ---------------------------------------------------------------------------
+SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'audit_logs'::regclass ORDER BY 1;
+SELECT count(*) AS user_id_indexes_of_posts FROM pg_index i
+ WHERE i.indrelid = 'posts'::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%(user_id)';
+SELECT name FROM pending_migration_steps() WHERE name LIKE '%audit%';
+
+-- ---------------------------------------------------------------------------
+-- A view is not an edit: increment_post_views (or an UPDATE that sets
+-- view_count alone) keeps updated_at; the count is exact. An UPDATE that names
+-- any other column is an edit, as before.
+-- ---------------------------------------------------------------------------
+INSERT INTO users (id, email, name, password_hash)
+VALUES ('00000000-0000-4000-8000-000000000001', 'ada@example.com', 'Ada', 'h');
+INSERT INTO posts (id, user_id, title, content, status, updated_at)
+VALUES ('10000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',
+        'Hello', 'text', 'published', '2020-01-01');
+SELECT increment_post_views('10000000-0000-4000-8000-000000000001') AS first,
+       increment_post_views('10000000-0000-4000-8000-000000000001', 5) AS second;
+UPDATE posts SET view_count = view_count + 10 WHERE id = '10000000-0000-4000-8000-000000000001';
+SELECT view_count, updated_at = '2020-01-01' AS updated_at_kept FROM posts;
+UPDATE posts SET view_count = view_count + 1, title = 'Hello again' WHERE id = '10000000-0000-4000-8000-000000000001';
+SELECT view_count, updated_at > '2020-01-01' AS updated_at_moved FROM posts;
+-- The SET list decides, not the values: naming an unchanged column is an edit.
+UPDATE posts SET updated_at = '2020-01-01';
+UPDATE posts SET status = status;
+SELECT updated_at > '2020-01-01' AS updated_at_moved FROM posts;
+DELETE FROM posts;
+DELETE FROM users;
+
+-- ---------------------------------------------------------------------------
+-- index_report(): findings for the extension's tables or the whole database
+-- ---------------------------------------------------------------------------
+SELECT code, message, hint FROM pg_temp.catch_error($$SELECT * FROM index_report('schema')$$);
+SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM index_report(NULL)$$);
+-- 1.2 itself leaves no redundant, invalid or bloated index behind.
+SELECT count(*) AS findings FROM index_report() WHERE finding <> 'unused';
+-- A constraint's index is never "unused"; a fresh install's others are.
+SELECT count(*) AS constraint_indexes_reported FROM index_report()
+ WHERE index_name IN ('users_pkey', 'posts_pkey', 'audit_logs_pkey', 'post_counts_pkey', 'migration_steps_pkey');
+-- A prefix of another index is redundant; a failed concurrent build is invalid.
+CREATE INDEX posts_by_user ON posts (user_id);
+CREATE INDEX posts_by_user_2 ON posts (user_id);
+INSERT INTO users (email, name, password_hash) VALUES ('x@example.com', 'Xavier', 'h');
+CREATE UNIQUE INDEX CONCURRENTLY users_name_unique ON users ((1 / (length(name) - 6)));
+SELECT finding, table_name, index_name, detail FROM index_report()
+ WHERE finding IN ('redundant', 'invalid') ORDER BY 1, 3;
+DROP INDEX posts_by_user, posts_by_user_2, users_name_unique;
+DELETE FROM users;
+-- The whole database: tables outside the extension too; the extension scope
+-- sees only the extension's tables, whatever schema they share.
+CREATE TABLE public.scanned (a int);
+INSERT INTO public.scanned SELECT generate_series(1, 5000);
+SELECT count(*) FROM public.scanned;
+SELECT pg_stat_force_next_flush();
+SELECT finding, schema_name, table_name, detail FROM index_report('database') WHERE table_name = 'scanned';
+SELECT count(*) AS extension_scope_sees_it FROM index_report() WHERE table_name = 'scanned';
+DROP TABLE public.scanned;
+-- search_path-safe: resolved from pg_catalog whatever the caller's path
+SET search_path = pg_temp;
+SELECT count(*) > 0 AS works FROM public.index_report();
+RESET search_path;
+
+DROP EXTENSION chronicle;
+
+-- ---------------------------------------------------------------------------
+-- 1.1 -> 1.2 on a big audit_logs: the index work is left to
+-- pending_migration_steps(), new indexes first, then the drops
+-- ---------------------------------------------------------------------------
+CREATE EXTENSION chronicle VERSION '1.1';
+SELECT ddl FROM pending_migration_steps() \gexec
+INSERT INTO audit_logs (table_name, operation, record_id, new_data, changed_fields)
+SELECT 'posts', 'UPDATE', gen_random_uuid(), jsonb_build_object('n', g), '{title}'
+  FROM generate_series(1, 10001) g;
+BEGIN;
+ALTER EXTENSION chronicle UPDATE TO '1.2';
+SHOW lock_timeout;
+COMMIT;
+SELECT * FROM pending_migration_steps();
+SELECT ddl FROM pending_migration_steps() \gexec
+SELECT count(*) AS still_pending FROM pending_migration_steps();
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'audit_logs'::regclass AND i.indisvalid ORDER BY 1;
+
+-- ---------------------------------------------------------------------------
+-- 1.2 -> 1.1: the indexes 1.1 has are not built inside the step on a big
+-- table; it refuses, changes nothing, and names the statements to run first
+-- ---------------------------------------------------------------------------
+SELECT * FROM pg_temp.catch_error($$ALTER EXTENSION chronicle UPDATE TO '1.1'$$);
+SELECT extversion FROM pg_extension WHERE extname = 'chronicle';
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_created_at ON public.audit_logs USING btree (created_at DESC);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_old_data_gin ON public.audit_logs USING gin (old_data);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_new_data_gin ON public.audit_logs USING gin (new_data);
+ALTER EXTENSION chronicle UPDATE TO '1.1';
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid IN ('audit_logs'::regclass, 'posts'::regclass) AND i.indisvalid ORDER BY 1;
+SELECT count(*) AS steps_of_1_2 FROM migration_steps WHERE version = '1.2';
+SELECT to_regprocedure('index_report(text)') IS NULL AS index_report_gone;
+DROP EXTENSION chronicle;
