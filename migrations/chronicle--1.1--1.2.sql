@@ -72,10 +72,11 @@ $small_tables$;
 -- ---------------------------------------------------------------------------
 -- A view is not an edit. In 1.1 every increment_post_views call moved
 -- updated_at and wrote a full audit row (two copies of the post). In 1.2 the
--- updated_at trigger fires on an UPDATE whose SET list names a column other
--- than view_count (PostgreSQL's UPDATE OF: the SET list, not the values),
--- so an UPDATE that sets view_count alone keeps updated_at. The count itself
--- stays exact: it is the row's own column, changed in place by the UPDATE.
+-- updated_at and audit triggers fire on an UPDATE whose SET list names a
+-- column other than view_count (PostgreSQL's UPDATE OF: the SET list decides,
+-- not the values), so an UPDATE that sets view_count alone keeps updated_at
+-- and writes no audit row. The count itself stays exact: it is the row's own
+-- column, changed in place by the UPDATE. INSERT and DELETE are audited as before.
 -- ---------------------------------------------------------------------------
 DROP TRIGGER posts_updated_at_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_updated_at_trigger
@@ -84,7 +85,12 @@ CREATE TRIGGER posts_updated_at_trigger
     FOR EACH ROW
     EXECUTE FUNCTION @extschema@.update_updated_at_column();
 
--- ---- optimize: posts_audit_trigger UPDATE OF (lands with the native audit trigger) ----
+DROP TRIGGER posts_audit_trigger ON @extschema@.posts;
+CREATE TRIGGER posts_audit_trigger
+    AFTER INSERT OR DELETE OR UPDATE OF id, user_id, title, content, status, published_at, created_at, updated_at
+    ON @extschema@.posts
+    FOR EACH ROW
+    EXECUTE FUNCTION @extschema@.audit_trigger_function();
 
 -- ---------------------------------------------------------------------------
 -- index_report(): the reference's "Index Analysis" queries made an API

@@ -70,11 +70,16 @@ $restore$;
 -- ---------------------------------------------------------------------------
 DROP FUNCTION @extschema@.index_report(text);
 
--- ---- optimize: posts_audit_trigger as in 1.1 (lands with the native audit trigger) ----
+-- ---------------------------------------------------------------------------
+-- posts_audit_trigger and posts_updated_at_trigger as in 1.1: every UPDATE is
+-- audited and moves updated_at
+-- ---------------------------------------------------------------------------
+DROP TRIGGER posts_audit_trigger ON @extschema@.posts;
+CREATE TRIGGER posts_audit_trigger
+    AFTER INSERT OR UPDATE OR DELETE ON @extschema@.posts
+    FOR EACH ROW
+    EXECUTE FUNCTION @extschema@.audit_trigger_function();
 
--- ---------------------------------------------------------------------------
--- posts_updated_at_trigger as in 1.1: every UPDATE moves updated_at
--- ---------------------------------------------------------------------------
 DROP TRIGGER posts_updated_at_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_updated_at_trigger
     BEFORE UPDATE ON @extschema@.posts

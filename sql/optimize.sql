@@ -33,12 +33,19 @@ UPDATE posts SET view_count = view_count + 10 WHERE id = '10000000-0000-4000-800
 SELECT view_count, updated_at = '2020-01-01' AS updated_at_kept FROM posts;
 UPDATE posts SET view_count = view_count + 1, title = 'Hello again' WHERE id = '10000000-0000-4000-8000-000000000001';
 SELECT view_count, updated_at > '2020-01-01' AS updated_at_moved FROM posts;
+-- Audit rows: the INSERT and the edit, not the three view updates; the edit's
+-- row has both changes.
+SELECT operation, changed_fields, new_data->>'view_count' AS views FROM audit_logs ORDER BY id;
 -- The SET list decides, not the values: naming an unchanged column is an edit.
 UPDATE posts SET updated_at = '2020-01-01';
 UPDATE posts SET status = status;
 SELECT updated_at > '2020-01-01' AS updated_at_moved FROM posts;
+SELECT count(*) AS audit_rows_of_the_two_updates FROM audit_logs
+ WHERE operation = 'UPDATE' AND changed_fields <@ '{updated_at}';
 DELETE FROM posts;
+SELECT operation FROM audit_logs ORDER BY id DESC LIMIT 1;
 DELETE FROM users;
+DELETE FROM audit_logs;
 
 -- ---------------------------------------------------------------------------
 -- index_report(): findings for the extension's tables or the whole database
