@@ -282,3 +282,42 @@ REVOKE ALL ON FUNCTION @extschema@.enable_audit(regclass, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.disable_audit(regclass) FROM PUBLIC;
 
 -- ---- posts: get_user_posts_keyset ----
+
+-- The secret that signs keyset cursors (HMAC-SHA-256), one per database, made
+-- from pg_strong_random (three v4 uuids: 366 random bits). Only its owner can
+-- read it; get_user_posts_keyset reads it as that owner. It is deliberately not
+-- dumped: a restored database gets a new one, and cursors issued before the
+-- restore are refused (22023) instead of trusted. To rotate it, UPDATE the row
+-- (sessions that already read it keep the old one until they reconnect).
+CREATE TABLE @extschema@.cursor_secret (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    secret BYTEA NOT NULL CHECK (pg_catalog.octet_length(secret) OPERATOR(pg_catalog.>=) 32)
+);
+COMMENT ON TABLE @extschema@.cursor_secret IS 'Key that signs get_user_posts_keyset cursors (owner only)';
+REVOKE ALL ON TABLE @extschema@.cursor_secret FROM PUBLIC;
+INSERT INTO @extschema@.cursor_secret (secret)
+SELECT pg_catalog.decode(pg_catalog.replace(
+           pg_catalog.gen_random_uuid()::text OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text
+           OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
+
+CREATE FUNCTION @extschema@.get_user_posts_keyset(
+    p_user_id UUID,
+    p_status VARCHAR DEFAULT 'published',
+    p_limit INT DEFAULT 10,
+    p_cursor TEXT DEFAULT NULL
+)
+RETURNS TABLE (
+    id UUID,
+    title VARCHAR,
+    content TEXT,
+    status VARCHAR,
+    published_at TIMESTAMP,
+    view_count INTEGER,
+    next_cursor TEXT
+)
+LANGUAGE C STABLE CALLED ON NULL INPUT
+ROWS 10
+AS 'MODULE_PATHNAME', 'chronicle_get_user_posts_keyset';
+
+COMMENT ON FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT) IS
+    'Get user posts a page at a time: pass each page''s next_cursor to get the next (cost independent of depth)';

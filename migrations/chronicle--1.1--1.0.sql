@@ -69,6 +69,10 @@ $guard$;
 
 -- ---- posts: get_user_posts_keyset ----
 
+-- The cursor secret is a key, not data: dropping it loses nothing a user stored.
+DROP FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT);
+DROP TABLE @extschema@.cursor_secret;
+
 -- ---- audit: enable_audit / disable_audit ----
 -- The triggers they put on tables stay: they run audit_trigger_function, which 1.0 has.
 DROP FUNCTION @extschema@.enable_audit(regclass, text[]);
