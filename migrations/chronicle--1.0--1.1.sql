@@ -285,16 +285,19 @@ REVOKE ALL ON FUNCTION @extschema@.disable_audit(regclass) FROM PUBLIC;
 
 -- The secret that signs keyset cursors (HMAC-SHA-256), one per database, made
 -- from pg_strong_random (three v4 uuids: 366 random bits). Only its owner can
--- read it; get_user_posts_keyset reads it as that owner. It is deliberately not
--- dumped: a restored database gets a new one, and cursors issued before the
--- restore are refused (22023) instead of trusted. To rotate it, UPDATE the row
--- (sessions that already read it keep the old one until they reconnect).
+-- read it; get_user_posts_keyset reads it as that owner. Registered with
+-- pg_extension_config_dump like every table, but with a filter that keeps its
+-- row out of dumps: the key never travels in a backup, a restored database gets
+-- a new one from CREATE EXTENSION, and cursors issued before the restore are
+-- refused (22023) instead of trusted. To rotate it, UPDATE the row (sessions
+-- that already read it keep the old one until they reconnect).
 CREATE TABLE @extschema@.cursor_secret (
     singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
     secret BYTEA NOT NULL CHECK (pg_catalog.octet_length(secret) OPERATOR(pg_catalog.>=) 32)
 );
 COMMENT ON TABLE @extschema@.cursor_secret IS 'Key that signs get_user_posts_keyset cursors (owner only)';
 REVOKE ALL ON TABLE @extschema@.cursor_secret FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.cursor_secret', 'WHERE false');
 INSERT INTO @extschema@.cursor_secret (secret)
 SELECT pg_catalog.decode(pg_catalog.replace(
            pg_catalog.gen_random_uuid()::text OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text

@@ -71,6 +71,9 @@ $guard$;
 
 -- The cursor secret is a key, not data: dropping it loses nothing a user stored.
 DROP FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT);
+-- Disowned first: that also removes its pg_extension_config_dump entry, which
+-- a plain DROP TABLE would leave behind.
+ALTER EXTENSION chronicle DROP TABLE @extschema@.cursor_secret;
 DROP TABLE @extschema@.cursor_secret;
 
 -- ---- audit: enable_audit / disable_audit ----
