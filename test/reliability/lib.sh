@@ -102,13 +102,15 @@ FROM generate_series(1, 5) AS i;
 SQL
 }
 
-# fingerprint DB [schema]: one line per table: name, row count, md5 of all rows.
+# fingerprint DB [schema]: one line per table: name, row count, md5 of all rows
+# (post_counts too, once the posts work has it).
 fingerprint() {
-  local db=$1 s=${2:-public}
+  local db=$1 s=${2:-public} extra=""
+  has_table "$db" post_counts "$s" && extra="UNION ALL SELECT 'post_counts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.user_id, t.status), '')) FROM $s.post_counts t"
   q -d "$db" -c "
     SELECT 'users', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.users t
     UNION ALL SELECT 'posts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.posts t
-    UNION ALL SELECT 'audit_logs', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.audit_logs t"
+    UNION ALL SELECT 'audit_logs', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.audit_logs t $extra"
 }
 
 # server_crashes LOGFILE: number of backend crashes the server logged.
@@ -138,4 +140,50 @@ expect_state() {
   local got
   got=$(error_of "$db" "$sql" "$@")
   if [[ "$got" == "$want"* ]]; then pass "$name"; else fail "$name" "expected $want, got '$got' for: $sql"; fi
+}
+
+# has_table DB NAME [schema]
+has_table() {
+  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = '$2' AND n.nspname = '${3:-public}' AND c.relkind = 'r'") != 0 ]]
+}
+# post_counts_drift DB [schema]: (user_id, status) groups where post_counts (the
+# posts work's per-user counter table) differs from a count of posts; "none" when
+# that table does not exist.
+post_counts_drift() {
+  local s=${2:-public}
+  has_table "$1" post_counts "$s" || { echo none; return; }
+  q -d "$1" -c "SELECT count(*) FROM (SELECT user_id, status, count(*) AS n FROM $s.posts GROUP BY 1, 2) p
+                FULL JOIN $s.post_counts c USING (user_id, status)
+                WHERE p.n IS DISTINCT FROM c.post_count AND NOT (p.n IS NULL AND c.post_count = 0)"
+}
+# check_post_counts NAME DB [schema]: PASS when post_counts is exact (SKIP without it).
+check_post_counts() {
+  local d
+  d=$(post_counts_drift "$2" "${3:-public}")
+  if [[ $d == none ]]; then skip "$1" "no post_counts table"
+  else check_eq "$1" 0 "$d" "(user_id, status) groups whose post_counts differs from posts:"; fi
+}
+
+# The audit replay (see suites/crash.sh): prints "rows broken_chains bad_final"
+# for table posts of the current database.
+audit_replay() {
+  q -F ' ' "$@" <<'SQL'
+WITH a AS (
+  SELECT id, record_id, operation, old_data, new_data,
+         lag(new_data) OVER w AS prev_new, lag(operation) OVER w AS prev_op, row_number() OVER w AS n
+  FROM audit_logs WHERE table_name = 'posts'
+  WINDOW w AS (PARTITION BY record_id ORDER BY id)),
+bad_chain AS (
+  SELECT DISTINCT record_id FROM a
+  WHERE (n = 1 AND (operation <> 'INSERT' OR old_data IS NOT NULL OR new_data IS NULL))
+     OR (n > 1 AND (operation = 'INSERT' OR prev_op = 'DELETE' OR old_data IS DISTINCT FROM prev_new))),
+last AS (SELECT DISTINCT ON (record_id) record_id, operation, new_data FROM a ORDER BY record_id, id DESC),
+bad_final AS (
+  SELECT coalesce(l.record_id, p.id) FROM last l FULL JOIN posts p ON p.id = l.record_id
+  WHERE l.record_id IS NULL
+     OR (l.operation = 'DELETE' AND p.id IS NOT NULL)
+     OR (l.operation <> 'DELETE' AND (p.id IS NULL OR to_jsonb(p) <> l.new_data)))
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM bad_chain), (SELECT count(*) FROM bad_final);
+SQL
 }

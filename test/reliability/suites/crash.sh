@@ -12,7 +12,8 @@
 #   DELETE) whose last new_data is exactly to_jsonb of the row in posts (or a
 #   DELETE for a row that is gone), and every post has its chain. A committed
 #   change without its audit row, or an audit row of a change that rolled back,
-#   breaks the chain or the final state. Every acknowledged insert is audited.
+#   breaks the chain or the final state. Every acknowledged insert is audited;
+# - post_counts (the posts work's counter table) equals a count of posts.
 source "$REL/lib.sh"
 trap '[[ -n $bench_pid ]] && kill $bench_pid 2>/dev/null; stop_clusters' EXIT
 bench_pid=""; server_pid=""
@@ -127,25 +128,7 @@ for run in $(seq 1 "$runs"); do
                      (SELECT coalesce(sum(inc), 0) FROM view_ledger l WHERE 'counter-' || l.post_no = p.title)")
   check_eq "crash.run$run.view_counts_equal_committed_increments" 0 "$counters" "posts whose view_count differs from the ledger:"
   if [[ $audited == 1 ]]; then
-    read -r rows chain final < <(q -F ' ' <<'SQL'
-WITH a AS (
-  SELECT id, record_id, operation, old_data, new_data,
-         lag(new_data) OVER w AS prev_new, lag(operation) OVER w AS prev_op, row_number() OVER w AS n
-  FROM audit_logs WHERE table_name = 'posts'
-  WINDOW w AS (PARTITION BY record_id ORDER BY id)),
-bad_chain AS (
-  SELECT DISTINCT record_id FROM a
-  WHERE (n = 1 AND (operation <> 'INSERT' OR old_data IS NOT NULL OR new_data IS NULL))
-     OR (n > 1 AND (operation = 'INSERT' OR prev_op = 'DELETE' OR old_data IS DISTINCT FROM prev_new))),
-last AS (SELECT DISTINCT ON (record_id) record_id, operation, new_data FROM a ORDER BY record_id, id DESC),
-bad_final AS (
-  SELECT coalesce(l.record_id, p.id) FROM last l FULL JOIN posts p ON p.id = l.record_id
-  WHERE l.record_id IS NULL
-     OR (l.operation = 'DELETE' AND p.id IS NOT NULL)
-     OR (l.operation <> 'DELETE' AND (p.id IS NULL OR to_jsonb(p) <> l.new_data)))
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM bad_chain), (SELECT count(*) FROM bad_final);
-SQL
-)
+    read -r rows chain final < <(audit_replay)
     total_audit_rows=$rows
     total_mismatch=$((chain + final))   # the state after the last run covers every run
     check_eq "crash.run$run.audit_replay_matches_posts" "0 0" "$chain $final" "records with a broken chain / a final state differing from posts:"
@@ -154,6 +137,7 @@ SQL
       pass "crash.run$run.acknowledged_inserts_audited"
     else fail "crash.run$run.acknowledged_inserts_audited" "$total_acked_inserts acknowledged, $audited_inserts audited"; fi
   fi
+  check_post_counts "crash.run$run.post_counts_exact" app
   figure "run $run (kill: ${kill_modes[$mode]}): $acked transactions acknowledged"
 done
 figure "crash: $runs runs, $total_acked transactions committed and acknowledged ($(q -c "SELECT count(*) FROM view_ledger") increments in the ledger), $total_audit_rows audit rows checked, $total_mismatch audit mismatches, $total_ledger_bad ledger mismatches"

@@ -27,6 +27,7 @@ pg_dump -d "$src" -Fc -f "$WORK/dump.custom" || fail dump_restore.pg_dump_custom
 after_restore() {
   local name=$1 db=$2
   check_eq "$name.rows_kept" "$expected" "$(fingerprint "$db")" "fingerprint"
+  check_post_counts "$name.post_counts_consistent" "$db"
   local enabled
   enabled=$(q -d "$db" -c "SELECT string_agg(tgname || '=' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
                             WHERE tgrelid IN ('users'::regclass, 'posts'::regclass) AND NOT tgisinternal")
