@@ -166,13 +166,20 @@ check_post_counts() {
 }
 
 # The audit replay (see suites/crash.sh): prints "rows broken_chains bad_final"
-# for table posts of the current database.
+# for table posts of the current database. When posts_audit_trigger fires only
+# on UPDATE OF a column list (1.2: not for view_count), the columns it leaves
+# out are left out of the comparison: their changes are not audited.
 audit_replay() {
   q -F ' ' "$@" <<'SQL'
-WITH a AS (
-  SELECT id, record_id, operation, old_data, new_data,
+WITH unaudited AS (
+  SELECT coalesce(array_agg(a.attname::text), '{}') AS cols
+  FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE t.tgname = 'posts_audit_trigger' AND t.tgrelid = 'posts'::regclass
+    AND cardinality(t.tgattr::int2[]) > 0 AND NOT a.attnum = ANY (t.tgattr::int2[])),
+a AS (
+  SELECT id, record_id, operation, old_data - u.cols AS old_data, new_data - u.cols AS new_data,
          lag(new_data) OVER w AS prev_new, lag(operation) OVER w AS prev_op, row_number() OVER w AS n
-  FROM audit_logs WHERE table_name = 'posts'
+  FROM audit_logs, unaudited u WHERE table_name = 'posts'
   WINDOW w AS (PARTITION BY record_id ORDER BY id)),
 bad_chain AS (
   SELECT DISTINCT record_id FROM a
@@ -183,7 +190,7 @@ bad_final AS (
   SELECT coalesce(l.record_id, p.id) FROM last l FULL JOIN posts p ON p.id = l.record_id
   WHERE l.record_id IS NULL
      OR (l.operation = 'DELETE' AND p.id IS NOT NULL)
-     OR (l.operation <> 'DELETE' AND (p.id IS NULL OR to_jsonb(p) <> l.new_data)))
+     OR (l.operation <> 'DELETE' AND (p.id IS NULL OR to_jsonb(p) - (SELECT cols FROM unaudited) <> l.new_data)))
 SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM bad_chain), (SELECT count(*) FROM bad_final);
 SQL
 }
