@@ -176,10 +176,13 @@ WITH unaudited AS (
   FROM pg_trigger t JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum > 0 AND NOT a.attisdropped
   WHERE t.tgname = 'posts_audit_trigger' AND t.tgrelid = 'posts'::regclass
     AND cardinality(t.tgattr::int2[]) > 0 AND NOT a.attnum = ANY (t.tgattr::int2[])),
+stripped AS (
+  SELECT l.id, l.record_id, l.operation, l.old_data - u.cols AS old_data, l.new_data - u.cols AS new_data
+  FROM audit_logs l, unaudited u WHERE l.table_name = 'posts'),
 a AS (
-  SELECT id, record_id, operation, old_data - u.cols AS old_data, new_data - u.cols AS new_data,
+  SELECT id, record_id, operation, old_data, new_data,
          lag(new_data) OVER w AS prev_new, lag(operation) OVER w AS prev_op, row_number() OVER w AS n
-  FROM audit_logs, unaudited u WHERE table_name = 'posts'
+  FROM stripped
   WINDOW w AS (PARTITION BY record_id ORDER BY id)),
 bad_chain AS (
   SELECT DISTINCT record_id FROM a
