@@ -13,19 +13,6 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
  WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
 
 -- ---------------------------------------------------------------------------
--- users.phone: a nullable column without default (a catalog-only change, no
--- rewrite) and its CHECK added NOT VALID (no scan under the ACCESS EXCLUSIVE
--- lock). Validation runs outside the step: see pending_migration_steps().
--- ---------------------------------------------------------------------------
-ALTER TABLE @extschema@.users
-    ADD COLUMN phone VARCHAR(20) NULL,
-    ADD CONSTRAINT check_phone_format CHECK (
-        phone IS NULL OR phone::text OPERATOR(pg_catalog.~) '^\+?[0-9]{10,15}$'::text
-    ) NOT VALID;
-
-COMMENT ON COLUMN @extschema@.users.phone IS 'Phone number: optional leading +, then 10 to 15 digits';
-
--- ---------------------------------------------------------------------------
 -- Deferred work: the registry of steps that must run outside ALTER EXTENSION
 -- (CREATE INDEX CONCURRENTLY cannot run in a transaction; VALIDATE CONSTRAINT
 -- scans the table). Each version step registers its rows; its reverse deletes
@@ -324,3 +311,19 @@ AS 'MODULE_PATHNAME', 'chronicle_get_user_posts_keyset';
 
 COMMENT ON FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT) IS
     'Get user posts a page at a time: pass each page''s next_cursor to get the next (cost independent of depth)';
+
+-- ---------------------------------------------------------------------------
+-- users.phone: a nullable column without default (a catalog-only change, no
+-- rewrite) and its CHECK added NOT VALID (no scan under the ACCESS EXCLUSIVE
+-- lock). Validation runs outside the step: see pending_migration_steps().
+-- Last in the step on purpose: a lock is held until the transaction ends, so
+-- the ACCESS EXCLUSIVE lock on users, which every writer of users waits for,
+-- is taken when nothing but the commit is left to do. Keep it last.
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.users
+    ADD COLUMN phone VARCHAR(20) NULL,
+    ADD CONSTRAINT check_phone_format CHECK (
+        phone IS NULL OR phone::text OPERATOR(pg_catalog.~) '^\+?[0-9]{10,15}$'::text
+    ) NOT VALID;
+
+COMMENT ON COLUMN @extschema@.users.phone IS 'Phone number: optional leading +, then 10 to 15 digits';

@@ -8,10 +8,35 @@
 SELECT pg_catalog.set_config('lock_timeout', '2s', true)
  WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
 
+-- ---- posts: get_user_posts_keyset ----
+
+-- The cursor secret is a key, not data: dropping it loses nothing a user stored.
+DROP FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT);
+-- Disowned first: that also removes its pg_extension_config_dump entry, which
+-- a plain DROP TABLE would leave behind.
+ALTER EXTENSION chronicle DROP TABLE @extschema@.cursor_secret;
+DROP TABLE @extschema@.cursor_secret;
+
+-- ---- audit: enable_audit / disable_audit ----
+-- The triggers they put on tables stay: they run audit_trigger_function, which 1.0 has.
+DROP FUNCTION @extschema@.enable_audit(regclass, text[]);
+DROP FUNCTION @extschema@.disable_audit(regclass);
+DROP FUNCTION @extschema@.audit_check_options(regclass, name, text[]);
+
 -- ---------------------------------------------------------------------------
--- The data-loss guard, first, before any lock is taken: 1.0 has no users.phone,
--- so the downgrade would drop the phone numbers stored there. Refuse (55000)
--- unless the session allows it.
+-- Deferred work: the indexes that pending_migration_steps() built (fresh 1.0
+-- has neither), then the registry itself (1.0 has none).
+-- ---------------------------------------------------------------------------
+DROP FUNCTION @extschema@.pending_migration_steps();
+DROP TABLE @extschema@.migration_steps;
+
+-- ---------------------------------------------------------------------------
+-- The data-loss guard: 1.0 has no users.phone, so the downgrade would drop
+-- the phone numbers stored there. Refuse (55000) unless the session allows it.
+-- It comes after every statement that locks no table writers use, and before
+-- the ones that do (its locked look needs idx_users_phone, dropped below):
+-- locks are held until the transaction ends, so the ACCESS EXCLUSIVE locks on
+-- users and posts are taken when only a few catalog changes are left.
 -- The library may not be loaded in this session, in which case
 -- chronicle.allow_data_loss is a placeholder holding any string: it is parsed
 -- here the way PostgreSQL parses a boolean, and anything else is an error.
@@ -67,29 +92,8 @@ BEGIN
 END
 $guard$;
 
--- ---- posts: get_user_posts_keyset ----
-
--- The cursor secret is a key, not data: dropping it loses nothing a user stored.
-DROP FUNCTION @extschema@.get_user_posts_keyset(UUID, VARCHAR, INT, TEXT);
--- Disowned first: that also removes its pg_extension_config_dump entry, which
--- a plain DROP TABLE would leave behind.
-ALTER EXTENSION chronicle DROP TABLE @extschema@.cursor_secret;
-DROP TABLE @extschema@.cursor_secret;
-
--- ---- audit: enable_audit / disable_audit ----
--- The triggers they put on tables stay: they run audit_trigger_function, which 1.0 has.
-DROP FUNCTION @extschema@.enable_audit(regclass, text[]);
-DROP FUNCTION @extschema@.disable_audit(regclass);
-DROP FUNCTION @extschema@.audit_check_options(regclass, name, text[]);
-
--- ---------------------------------------------------------------------------
--- Deferred work: the indexes that pending_migration_steps() built (fresh 1.0
--- has neither), then the registry itself (1.0 has none).
--- ---------------------------------------------------------------------------
 DROP INDEX IF EXISTS @extschema@.idx_posts_user_status_covering;
 DROP INDEX IF EXISTS @extschema@.idx_users_phone;
-DROP FUNCTION @extschema@.pending_migration_steps();
-DROP TABLE @extschema@.migration_steps;
 
 -- ---------------------------------------------------------------------------
 -- users.phone (no rewrite: the column is only marked dropped)
