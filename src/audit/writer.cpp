@@ -11,6 +11,8 @@ extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/inval.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -52,6 +54,63 @@ Datum coerce_table_name(AuditSink* sink, const char* name) {
     value = DirectFunctionCall3(varchar, value, Int32GetDatum(attr->atttypmod), BoolGetDatum(false));
   }
   return value;
+}
+
+// The CHECK constraints of audit_logs, parsed and planned once per relation
+// version instead of once per audit row: the executor would otherwise run
+// stringToNode and the expression planner for every ResultRelInfo, i.e. for every
+// row in row mode (that is what an SPI INSERT per row pays). Invalidated by a
+// relcache callback; a superseded tree is freed only when no sink can be using it.
+struct CheckConstraints {
+  Oid relation;
+  bool valid;
+  int count;
+  Expr** expressions;
+  MemoryContext context;
+};
+CheckConstraints checks{InvalidOid, false, 0, nullptr, nullptr};
+bool checks_callback_registered = false;
+int open_sinks = 0;
+
+void invalidate_checks(Datum, Oid relation) {
+  if (relation == InvalidOid || relation == checks.relation) checks.valid = false;
+}
+
+// A sink left open by an ERROR is gone with its transaction.
+void forget_open_sinks(XactEvent, void*) { open_sinks = 0; }
+
+// Gives the sink's ResultRelInfo its CHECK expressions, as ExecRelCheck would
+// build them (in the same order), from the cached planned trees.
+void prepare_checks(AuditSink* sink) {
+  Relation rel = sink->relation;
+  TupleConstr* constr = rel->rd_att->constr;
+  if (constr == nullptr || constr->num_check == 0) return;
+  if (!checks_callback_registered) {
+    CacheRegisterRelcacheCallback(invalidate_checks, 0);
+    RegisterXactCallback(forget_open_sinks, nullptr);
+    checks_callback_registered = true;
+  }
+  if (!checks.valid || checks.relation != RelationGetRelid(rel) || checks.count != constr->num_check) {
+    if (checks.context != nullptr && open_sinks == 0) MemoryContextDelete(checks.context);
+    checks.context = nullptr;
+    checks.valid = false;
+    MemoryContext context = AllocSetContextCreate(CacheMemoryContext, "chronicle audit_logs checks", ALLOCSET_SMALL_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(context);
+    checks.expressions = static_cast<Expr**>(palloc(sizeof(Expr*) * constr->num_check));
+    for (int i = 0; i < constr->num_check; ++i) {
+      checks.expressions[i] = expression_planner(static_cast<Expr*>(stringToNode(constr->check[i].ccbin)));
+    }
+    MemoryContextSwitchTo(old);
+    checks.context = context;
+    checks.relation = RelationGetRelid(rel);
+    checks.count = constr->num_check;
+    checks.valid = true;
+  }
+  MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
+  auto** states = static_cast<ExprState**>(palloc(sizeof(ExprState*) * checks.count));
+  for (int i = 0; i < checks.count; ++i) states[i] = ExecInitExpr(checks.expressions[i], nullptr);
+  sink->result->ri_ConstraintExprs = states;
+  MemoryContextSwitchTo(old);
 }
 
 void write_batch(AuditSink* sink) {
@@ -101,6 +160,10 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   sink->result = makeNode(ResultRelInfo);
   InitResultRelInfo(sink->result, rel, 1, nullptr, 0);
   ExecOpenIndices(sink->result, false);
+  MemoryContextSwitchTo(old);
+  prepare_checks(sink);
+  ++open_sinks;
+  old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->capacity = capacity;
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
   for (int i = 0; i < capacity; ++i) {
@@ -158,6 +221,7 @@ void close_sink(AuditSink* sink) {
   ExecResetTupleTable(sink->estate->es_tupleTable, false);
   FreeExecutorState(sink->estate);
   table_close(sink->relation, NoLock);
+  --open_sinks;
   *sink = AuditSink{};
 }
 
