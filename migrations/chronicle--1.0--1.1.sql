@@ -205,7 +205,7 @@ BEGIN
      WHERE t.tgrelid OPERATOR(pg_catalog.=) p_table AND t.tgfoid OPERATOR(pg_catalog.=) v_function
        AND t.tgenabled OPERATOR(pg_catalog.=) 'O'
        AND t.tgqual IS NULL                                  -- no WHEN condition
-       AND pg_catalog.array_length(t.tgattr::pg_catalog.int2[], 1) IS NULL  -- no UPDATE OF list
+       AND t.tgattr::text OPERATOR(pg_catalog.=) ''                    -- no UPDATE OF list
        AND t.tgargs OPERATOR(pg_catalog.=) COALESCE(
            (SELECT pg_catalog.string_agg(pg_catalog.convert_to(a, pg_catalog.getdatabaseencoding())
                                          OPERATOR(pg_catalog.||) '\x00'::bytea, ''::bytea ORDER BY o)

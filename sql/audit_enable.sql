@@ -43,10 +43,14 @@ SELECT table_name, new_data FROM audit_logs WHERE table_name = 'Odd Name';
 SELECT enable_audit('audit_en.a_table_name_that_is_exactly_sixty_three_bytes_long_abcdefghijk', '{mode=statement}');
 SELECT tgname, octet_length(tgname) FROM audit_en.triggers('audit_en.a_table_name_that_is_exactly_sixty_three_bytes_long_abcdefghijk');
 
--- posts already has exactly the row-mode trigger (posts_audit_trigger): a no-op.
-CREATE TEMP TABLE posts_before AS SELECT oid FROM pg_trigger WHERE tgname = 'posts_audit_trigger';
-SELECT enable_audit('posts');
-SELECT tgname, oid = (SELECT oid FROM posts_before) AS same_trigger FROM audit_en.triggers('posts') JOIN pg_trigger USING (tgname);
+-- An audit trigger that differs from what is asked, here by an UPDATE OF list,
+-- is replaced.
+SELECT disable_audit('audit_en.notes');
+CREATE TRIGGER notes_audit_trigger AFTER INSERT OR UPDATE OF body OR DELETE ON audit_en.notes
+    FOR EACH ROW EXECUTE FUNCTION audit_trigger_function();
+SELECT enable_audit('audit_en.notes');
+SELECT tgname, tgattr::text AS update_of FROM pg_trigger
+WHERE tgrelid = 'audit_en.notes'::regclass AND tgfoid = 'audit_trigger_function()'::regprocedure;
 
 -- Errors, at once rather than at the first write: 22023, 42703, 42804, 55000, 22004.
 SELECT * FROM pg_temp.catch_error($$SELECT enable_audit('audit_en.notes', '{colour=red}')$$);
