@@ -1,0 +1,123 @@
+-- The posts API's declarations, object by object: signatures with defaults,
+-- result columns, language, volatility, SECURITY, comments, privileges, the
+-- post_counts triggers and pg_dump registration. Installed in a schema of its
+-- own to show that everything goes through @extschema@.
+CREATE EXTENSION IF NOT EXISTS pgtap;
+BEGIN;
+SELECT plan(34);
+
+CREATE SCHEMA api;
+CREATE EXTENSION chronicle SCHEMA api;
+
+-- Signatures and results (CONTRACT.md).
+SELECT is(pg_get_function_arguments('api.get_user_posts(uuid, varchar, int, int)'::regprocedure),
+          'p_user_id uuid, p_status character varying DEFAULT ''published''::character varying, p_limit integer DEFAULT 10, p_offset integer DEFAULT 0',
+          'get_user_posts arguments and defaults');
+SELECT is(pg_get_function_result('api.get_user_posts(uuid, varchar, int, int)'::regprocedure),
+          'TABLE(id uuid, title character varying, content text, status character varying, published_at timestamp without time zone, view_count integer, total_count bigint)',
+          'get_user_posts result columns');
+SELECT is(pg_get_function_arguments('api.soft_delete_user(uuid, uuid)'::regprocedure),
+          'p_user_id uuid, p_deleted_by uuid DEFAULT NULL::uuid', 'soft_delete_user arguments and defaults');
+SELECT is(pg_get_function_result('api.soft_delete_user(uuid, uuid)'::regprocedure), 'void', 'soft_delete_user returns void');
+SELECT is(pg_get_function_arguments('api.increment_post_views(uuid, int)'::regprocedure),
+          'p_post_id uuid, p_increment integer DEFAULT 1', 'increment_post_views arguments and defaults');
+SELECT is(pg_get_function_result('api.increment_post_views(uuid, int)'::regprocedure), 'integer',
+          'increment_post_views returns integer');
+SELECT is(pg_get_function_arguments('api.get_popular_posts(int, int)'::regprocedure),
+          'p_days integer DEFAULT 7, p_limit integer DEFAULT 10', 'get_popular_posts arguments and defaults');
+SELECT is(pg_get_function_result('api.get_popular_posts(int, int)'::regprocedure),
+          'TABLE(id uuid, title character varying, view_count integer, author_name character varying, published_at timestamp without time zone)',
+          'get_popular_posts result columns');
+SELECT is(pg_get_function_arguments('api.get_user_posts_keyset(uuid, varchar, int, text)'::regprocedure),
+          'p_user_id uuid, p_status character varying DEFAULT ''published''::character varying, p_limit integer DEFAULT 10, p_cursor text DEFAULT NULL::text',
+          'get_user_posts_keyset arguments and defaults');
+SELECT is(pg_get_function_result('api.get_user_posts_keyset(uuid, varchar, int, text)'::regprocedure),
+          'TABLE(id uuid, title character varying, content text, status character varying, published_at timestamp without time zone, view_count integer, next_cursor text)',
+          'get_user_posts_keyset result columns');
+
+-- Native, invoker's rights, readers STABLE and writers VOLATILE, not STRICT
+-- (NULL arguments get their own errors).
+SELECT function_lang_is('api', f, 'c', f || ' is native')
+  FROM unnest(ARRAY['get_user_posts', 'soft_delete_user', 'increment_post_views', 'get_popular_posts',
+                    'get_user_posts_keyset']) AS f;
+SELECT results_eq(
+    $$SELECT proname::text COLLATE "default", provolatile::text, proisstrict, prosecdef FROM pg_proc
+       WHERE pronamespace = 'api'::regnamespace
+         AND proname IN ('get_user_posts', 'soft_delete_user', 'increment_post_views', 'get_popular_posts', 'get_user_posts_keyset')
+       ORDER BY 1$$,
+    $$VALUES ('get_popular_posts', 's', false, false), ('get_user_posts', 's', false, false),
+             ('get_user_posts_keyset', 's', false, false), ('increment_post_views', 'v', false, false),
+             ('soft_delete_user', 'v', false, false)$$,
+    'volatility, strictness and security of the API');
+SELECT is(obj_description(p, 'pg_proc'), c, 'comment on ' || p::text)
+  FROM (VALUES ('api.get_user_posts(uuid, varchar, int, int)'::regprocedure, 'Get user posts with pagination and optional status filter'),
+               ('api.soft_delete_user(uuid, uuid)', 'Soft delete user (set deleted_at timestamp)'),
+               ('api.increment_post_views(uuid, int)', 'Atomically increment post view count'),
+               ('api.get_popular_posts(int, int)', 'Get most viewed posts in last N days')) AS t(p, c);
+
+-- The counting machinery runs as the owner and is closed to everyone else.
+SELECT results_eq(
+    $$SELECT proname::text COLLATE "default", prosecdef, array_to_string(proconfig, ',') COLLATE "default" FROM pg_proc
+       WHERE pronamespace = 'api'::regnamespace AND (proname LIKE 'post_counts_%' OR proname = 'refresh_post_counts')
+       ORDER BY 1$$,
+    $$VALUES ('post_counts_after_delete', true, 'search_path=pg_catalog, pg_temp'),
+             ('post_counts_after_insert', true, 'search_path=pg_catalog, pg_temp'),
+             ('post_counts_after_truncate', true, 'search_path=pg_catalog, pg_temp'),
+             ('post_counts_after_update', true, 'search_path=pg_catalog, pg_temp'),
+             ('refresh_post_counts', true, 'search_path=pg_catalog, pg_temp')$$,
+    'the post_counts functions are SECURITY DEFINER with a safe search_path');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE pronamespace = 'api'::regnamespace
+             AND (proname LIKE 'post_counts_%' OR proname = 'refresh_post_counts')
+             AND has_function_privilege('public', p.oid, 'EXECUTE')), 0,
+          'PUBLIC cannot execute (or attach) the post_counts functions');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE pronamespace = 'api'::regnamespace
+             AND proname IN ('get_user_posts', 'soft_delete_user', 'increment_post_views', 'get_popular_posts', 'get_user_posts_keyset')
+             AND has_function_privilege('public', p.oid, 'EXECUTE')), 5,
+          'PUBLIC can execute the API (table privileges decide what it reads and writes)');
+SELECT table_privs_are('api', t, 'public', ARRAY[]::text[], 'PUBLIC has no privilege on ' || t)
+  FROM unnest(ARRAY['post_counts', 'cursor_secret']) AS t;
+
+-- post_counts: its triggers on posts, and pg_dump registration.
+SELECT set_eq(
+    $$SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'api.posts'::regclass AND tgname LIKE 'posts_count_%'$$,
+    $$VALUES
+      ('CREATE TRIGGER posts_count_insert AFTER INSERT ON api.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION api.post_counts_after_insert()'),
+      ('CREATE TRIGGER posts_count_delete AFTER DELETE ON api.posts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION api.post_counts_after_delete()'),
+      ('CREATE TRIGGER posts_count_update AFTER UPDATE OF user_id, status ON api.posts FOR EACH ROW WHEN (((old.user_id IS DISTINCT FROM new.user_id) OR ((old.status)::text IS DISTINCT FROM (new.status)::text))) EXECUTE FUNCTION api.post_counts_after_update()'),
+      ('CREATE TRIGGER posts_count_truncate AFTER TRUNCATE ON api.posts FOR EACH STATEMENT EXECUTE FUNCTION api.post_counts_after_truncate()')$$,
+    'posts has the four post_counts triggers');
+SELECT is((SELECT tgenabled::text FROM pg_trigger WHERE tgrelid = 'api.posts'::regclass AND tgname = 'posts_count_insert'), 'O',
+          'the post_counts triggers do not fire while a restore runs as replica');
+SELECT set_has(
+    $$SELECT cfg::regclass::text, cond FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS c(cfg, cond)
+       WHERE e.extname = 'chronicle'$$,
+    $$VALUES ('api.post_counts', ''), ('api.cursor_secret', 'WHERE false')$$,
+    'post_counts is dumped with posts; the cursor secret is registered but never dumped');
+SELECT is((SELECT octet_length(secret) FROM api.cursor_secret), 48, 'the cursor secret has 48 random bytes');
+
+-- The indexes the API reads, with their definitions.
+SELECT set_has(
+    $$SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid IN ('api.posts'::regclass, 'api.post_counts'::regclass)$$,
+    $$VALUES
+      ('CREATE INDEX idx_posts_user_status_order ON api.posts USING btree (user_id, status, published_at DESC NULLS LAST, created_at DESC, id DESC)'),
+      ('CREATE INDEX idx_posts_user_order ON api.posts USING btree (user_id, published_at DESC NULLS LAST, created_at DESC, id DESC)'),
+      ('CREATE INDEX idx_posts_published_popular ON api.posts USING btree (published_at DESC) INCLUDE (view_count, id, user_id, title) WHERE ((status)::text = ''published''::text)'),
+      ('CREATE UNIQUE INDEX post_counts_pkey ON api.post_counts USING btree (user_id, status)')$$,
+    'the posts API''s indexes');
+
+-- Calling through the schema works whatever the search_path.
+SET LOCAL search_path = public;  -- pgTAP lives there; chronicle (schema api) does not
+INSERT INTO api.users (id, email, name, password_hash) VALUES ('00000000-0000-4000-8000-000000000001', 'a@example.com', 'Al', 'x');
+INSERT INTO api.posts (user_id, title, content, status) VALUES ('00000000-0000-4000-8000-000000000001', 't', 'c', 'published');
+SELECT is((SELECT total_count FROM api.get_user_posts('00000000-0000-4000-8000-000000000001')), 1::bigint,
+          'get_user_posts works with the extension schema off the search_path');
+SELECT is((SELECT count(*) FROM api.get_user_posts_keyset('00000000-0000-4000-8000-000000000001')), 1::bigint,
+          'get_user_posts_keyset works with the extension schema off the search_path');
+SELECT lives_ok($$SELECT api.soft_delete_user('00000000-0000-4000-8000-000000000001')$$,
+                'soft_delete_user works with the extension schema off the search_path');
+SELECT throws_ok($$SELECT api.increment_post_views('00000000-0000-4000-8000-000000000009')$$, 'P0002',
+                 'Post 00000000-0000-4000-8000-000000000009 not found or not published',
+                 'increment_post_views raises P0002 with the reference''s message');
+
+SELECT * FROM finish();
+ROLLBACK;
