@@ -34,7 +34,7 @@ SELECT pg_catalog.format('%I', :'chronicle_schema') AS s \gset
 
 BEGIN;
 SET LOCAL session_replication_role = replica;
-SELECT pg_catalog.setseed(0.42);
+SELECT pg_catalog.setseed(0.42) AS seeded \gset
 TRUNCATE :s.posts, :s.users, :s.audit_logs;
 
 INSERT INTO :s.users (id, email, name, password_hash, email_verified, created_at, updated_at)
@@ -58,7 +58,7 @@ SELECT ('00000000-0000-4000-8000-' || pg_catalog.lpad(pg_catalog.to_hex(g.owner)
                    - pg_catalog.random() * INTERVAL '730 days') AS created_at
           FROM pg_catalog.generate_series(1, :posts) AS i) AS g;
 
-SELECT :s.refresh_post_counts();
+SELECT :s.refresh_post_counts() AS recounted \gset
 COMMIT;
 
 VACUUM ANALYZE :s.users;
