@@ -39,8 +39,8 @@ uint64 SpiSession::execute(const char* sql, bool read_only, long count) {
   return check_result(code, "SPI_execute");
 }
 
-SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes) {
-  SPIPlanPtr plan = pg_call([&] { return SPI_prepare(sql, nargs, argtypes); });
+SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes, int cursor_options) {
+  SPIPlanPtr plan = pg_call([&] { return SPI_prepare_cursor(sql, nargs, argtypes, cursor_options); });
   if (plan == nullptr) {
     throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_prepare failed: {}", SPI_result_code_string(SPI_result)));
   }

@@ -48,6 +48,9 @@ class SpiSession {
 
 // Prepares `sql` once and keeps the plan for the life of the backend (SPI_keepplan).
 // The plan cache re-plans it when a table it uses changes. Requires a connection.
-SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes);
+// cursor_options: CURSOR_OPT_* flags for SPI_prepare_cursor, e.g.
+// CURSOR_OPT_GENERIC_PLAN for a query whose one generic plan is known to be right
+// for every parameter value (then no call pays for planning).
+SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes, int cursor_options = 0);
 
 }  // namespace chronicle::pg
