@@ -1,0 +1,1 @@
+"""chronicle's benchmark harness (bench/run)."""

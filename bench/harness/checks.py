@@ -1,0 +1,127 @@
+"""Correctness checks: every run must have done exactly the work it claims.
+
+After each pgbench run: the table's row counters moved by exactly one row per
+transaction (so no statement silently matched nothing), and an audited variant
+wrote exactly one audit row per changed row. At the end of a case: every audit row
+is exact (old_data/new_data equal to_jsonb of the row versions, consecutive audit
+rows of a record chain, changed_fields as the variant defines them).
+"""
+import time
+
+from .cluster import CheckFailed
+from .databases import WRITER
+
+
+def snapshot(cluster, db, facts):
+    view = f"(SELECT view_count FROM posts WHERE id = '{facts.view_post}')" if facts.view_post else "NULL"
+    row = cluster.rows(db, f"""
+        SELECT s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
+               (SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.ts_items'::regclass),
+               (SELECT coalesce(max(id), 0) FROM audit_logs), {view}, now()
+        FROM pg_stat_user_tables s WHERE s.relid = 'public.posts'::regclass""")[0]
+    return {"ins": int(row[0]), "upd": int(row[1]), "del": int(row[2]), "ts_upd": int(row[3]),
+            "audit_max": int(row[4]), "views": int(row[5]) if row[5] else None, "now": row[6]}
+
+
+def _wait_counter(cluster, db, facts, key, target):
+    """Backends flush their statistics when they exit, just after pgbench does: poll."""
+    deadline = time.time() + 15
+    while True:
+        now = snapshot(cluster, db, facts)
+        if now[key] >= target or time.time() > deadline:
+            return now
+        time.sleep(0.1)
+
+
+COUNTER = {"insert": "ins", "update": "upd", "delete": "del", "increment": "upd", "ts": "ts_upd"}
+AUDIT_OP = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "increment": "UPDATE"}
+
+
+def after_run(cluster, variant, kind, facts, before, result):
+    """Raises CheckFailed unless the run did exactly one change per transaction."""
+    tx = result.transactions
+    db = variant.db
+    if result.failed:
+        raise CheckFailed(f"{result.failed} failed transactions")
+    if tx <= 0:
+        raise CheckFailed("no transaction completed")
+    if kind == "read":
+        return
+    key = COUNTER[kind]
+    after = _wait_counter(cluster, db, facts, key, before[key] + tx)
+    if after[key] - before[key] != tx:
+        raise CheckFailed(f"{after[key] - before[key]} rows changed by {tx} transactions ({key})")
+    if variant.audited:
+        n = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']} "
+                                  f"AND table_name = 'posts' AND operation = '{AUDIT_OP[kind]}'"))
+        total = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']}"))
+        if n != tx or total != tx:
+            raise CheckFailed(f"{n} {AUDIT_OP[kind]} audit rows ({total} in all) for {tx} changed rows")
+    elif kind != "ts":
+        total = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']}"))
+        if total:
+            raise CheckFailed(f"{total} audit rows written by an unaudited variant")
+    if kind == "increment" and after["views"] - before["views"] != tx:
+        raise CheckFailed(f"view_count moved by {after['views'] - before['views']} for {tx} committed calls")
+    if kind == "ts":
+        moved = int(cluster.value(db, f"SELECT count(*) FROM ts_items WHERE updated_at >= '{before['now']}'"))
+        if variant.maintains_ts and not 0 < moved <= tx:
+            raise CheckFailed(f"updated_at moved on {moved} rows for {tx} updates")
+        if not variant.maintains_ts and moved:
+            raise CheckFailed(f"updated_at moved on {moved} rows without a trigger")
+
+
+def _changed_fields_rule(variant):
+    # The reference's function compares three columns only; chronicle (and the limit
+    # variant, which writes chronicle's rows) every column, in column order.
+    if variant.label == "reference":
+        return "AND att.attname IN ('title', 'content', 'status')"
+    return ""
+
+
+def case_end(cluster, variant, kind):
+    """Exactness of every audit row the case wrote (audit_logs was emptied at its start)."""
+    db = variant.db
+    if not variant.audited:
+        return
+    if kind == "insert":
+        bad = cluster.value(db, f"""
+            SELECT (SELECT count(*) FROM posts WHERE user_id = '{WRITER}')
+                   - (SELECT count(*) FROM audit_logs WHERE operation = 'INSERT')
+                   + (SELECT count(*) FROM posts p WHERE p.user_id = '{WRITER}' AND NOT EXISTS (
+                        SELECT 1 FROM audit_logs a WHERE a.record_id = p.id AND a.operation = 'INSERT'
+                        AND a.table_name = 'posts' AND a.old_data IS NULL AND a.new_data = to_jsonb(p)
+                        AND a.user_id = p.user_id AND a.changed_fields = '{{}}'))""")
+        if int(bad):
+            raise CheckFailed(f"{bad} inserted rows without their exact audit row")
+    elif kind in ("update", "increment"):
+        row = cluster.rows(db, f"""
+            WITH a AS (
+                SELECT id, record_id, old_data, new_data, changed_fields,
+                       lag(new_data) OVER (PARTITION BY record_id ORDER BY id) AS prev
+                FROM audit_logs WHERE operation = 'UPDATE')
+            SELECT count(*) FILTER (WHERE prev IS NOT NULL AND old_data <> prev),
+                   count(*) FILTER (WHERE changed_fields IS DISTINCT FROM ARRAY(
+                       SELECT att.attname::text FROM pg_attribute att
+                       WHERE att.attrelid = 'public.posts'::regclass AND att.attnum > 0
+                         AND NOT att.attisdropped {_changed_fields_rule(variant)}
+                         AND (a.old_data -> att.attname::text) IS DISTINCT FROM (a.new_data -> att.attname::text)
+                       ORDER BY att.attnum)),
+                   count(*) FILTER (WHERE old_data ->> 'id' <> record_id::text OR new_data ->> 'id' <> record_id::text),
+                   (SELECT count(*) FROM (SELECT DISTINCT ON (record_id) record_id, new_data FROM a
+                                          ORDER BY record_id, id DESC) l
+                    JOIN posts p ON p.id = l.record_id WHERE l.new_data <> to_jsonb(p))
+            FROM a""")[0]
+        names = ["audit rows whose old_data is not the previous new_data",
+                 "audit rows with wrong changed_fields", "audit rows of another record",
+                 "records whose last audit row is not the current row"]
+        problems = [f"{n} {what}" for n, what in zip(map(int, row), names) if n]
+        if problems:
+            raise CheckFailed("; ".join(problems))
+    elif kind == "delete":
+        bad = cluster.value(db, """
+            SELECT count(*) FROM audit_logs a WHERE a.operation = 'DELETE'
+              AND (a.new_data IS NOT NULL OR a.old_data ->> 'id' IS DISTINCT FROM a.record_id::text
+                   OR a.changed_fields <> '{}' OR EXISTS (SELECT 1 FROM posts p WHERE p.id = a.record_id))""")
+        if int(bad):
+            raise CheckFailed(f"{bad} inexact DELETE audit rows")

@@ -1,0 +1,107 @@
+"""One pgbench run: throughput, per-transaction latencies and WAL written."""
+import glob
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunResult:
+    tps: float
+    transactions: int
+    failed: int
+    seconds: float
+    latencies_us: list = field(default_factory=list)
+    wal_bytes: int = 0
+    wal_fpi_bytes: int = None   # from pg_waldump --stats; None when it could not be read
+
+    @property
+    def wal_records_per_tx(self):
+        """WAL bytes per transaction without the full-page images (what the statements themselves log)."""
+        if self.wal_fpi_bytes is None or not self.transactions:
+            return None
+        return (self.wal_bytes - self.wal_fpi_bytes) / self.transactions
+
+    @property
+    def wal_per_tx(self):
+        return self.wal_bytes / self.transactions if self.transactions else None
+
+    @property
+    def fpi_per_tx(self):
+        """Bytes of full-page images per transaction."""
+        if self.wal_fpi_bytes is None or not self.transactions:
+            return None
+        return self.wal_fpi_bytes / self.transactions
+
+
+def wal_position(cluster):
+    """The current WAL insert position, as text and in bytes."""
+    row = cluster.rows("postgres", "SELECT pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn() - '0/0'::pg_lsn")[0]
+    return row[0], int(float(row[1]))
+
+
+def fpi_bytes(cluster, start, end):
+    """Bytes of full-page images between two LSNs (pg_waldump --stats), or None."""
+    try:
+        # pg_waldump reads WAL from disk: with synchronous_commit = off the last records may
+        # still be in memory. A transaction with an xid, committed synchronously, flushes them.
+        cluster.psql("postgres", "SELECT pg_current_xact_id()", options="-c synchronous_commit=on")
+        p = subprocess.run([cluster.bin("pg_waldump"), "--stats", "-p", os.path.join(cluster.env["PGDATA"], "pg_wal"),
+                            "-s", start, "-e", end], capture_output=True, text=True, timeout=120)
+        m = re.search(r"^Total\s+\d+\s+\d+ \[[\d.]+%\]\s+(\d+)", p.stdout, re.M)
+        return int(m.group(1)) if m else None
+    except (subprocess.SubprocessError, RuntimeError):
+        return None
+
+
+def run(cluster, db, script, logdir, tag, sync, clients=1, duration=None, transactions=None,
+        defines=None, protocol="prepared"):
+    """Runs pgbench -n with one script; returns a RunResult (raises on failure)."""
+    os.makedirs(logdir, exist_ok=True)
+    prefix = os.path.join(logdir, tag)
+    for old in glob.glob(prefix + ".*"):
+        os.remove(old)
+    cmd = [cluster.bin("pgbench"), "-n", "-M", protocol, "-c", str(clients), "-j", str(clients),
+           "-f", script, "-l", "--log-prefix", prefix]
+    if duration is not None:
+        cmd += ["-T", str(duration)]
+        timeout = duration + 120
+    else:
+        cmd += ["-t", str(transactions)]
+        timeout = 600
+    for k, v in (defines or {}).items():
+        cmd += ["-D", f"{k}={v}"]
+    cmd.append(db)
+    env = dict(cluster.env)
+    env["PGOPTIONS"] = f"-c synchronous_commit={sync}"
+    start, lsn0 = wal_position(cluster)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    end, lsn1 = wal_position(cluster)
+    if p.returncode != 0:
+        raise RuntimeError(f"pgbench failed ({os.path.basename(script)} in {db}):\n"
+                           f"{p.stderr.strip()[-2000:]}\n{p.stdout.strip()[-1000:]}")
+    out = p.stdout
+
+    def grab(pattern, cast, default=None):
+        m = re.search(pattern, out, re.M)
+        if m:
+            return cast(m.group(1))
+        if default is not None:
+            return default
+        raise RuntimeError(f"pgbench output without {pattern!r}:\n{out}")
+
+    tx = grab(r"number of transactions actually processed: (\d+)", int)
+    failed = grab(r"number of failed transactions: (\d+)", int, 0)
+    tps = grab(r"^tps = ([\d.]+) \(without initial connection time\)", float)
+    latencies = []
+    for path in glob.glob(prefix + ".*"):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    latencies.append(int(parts[2]))
+        os.remove(path)
+    return RunResult(tps=tps, transactions=tx, failed=failed, seconds=tx / tps if tps else 0.0,
+                     latencies_us=latencies, wal_bytes=lsn1 - lsn0,
+                     wal_fpi_bytes=fpi_bytes(cluster, start, end) if lsn1 > lsn0 else 0)
