@@ -147,6 +147,7 @@ def run_bulk(ctx, rows):
     variants = [("floor", "bench_floor", FLOOR, False, None),
                 ("limit", "bench_limit", LIMIT, True, None),
                 ("reference", "bench_reference", TRIGGERED, True, None),
+                ("chronicle 1.0", "bench_chronicle10", TRIGGERED, True, feats.get("audit_1.0")),
                 ("chronicle", "bench_chronicle", TRIGGERED, True, feats.get("audit")),
                 ("chronicle stmt", "bench_chronicle_stmt", TRIGGERED, True, feats.get("statement_mode"))]
     res = BulkResult(rows=rows, variants=[v[0] for v in variants])

@@ -49,16 +49,20 @@ def build_cases(setup, depths):
     stmt_na = feats.get("statement_mode")
     cases = []
 
-    def posts_variants(floor_script, limit_script, triggered_script):
-        return [_v("floor", "floor", floor_script),
-                _v("limit", "limit", limit_script, audited=True),
-                _v("reference", "reference", triggered_script, audited=True),
-                _v("chronicle", "chronicle", triggered_script, audited=True, unavailable=audit_na),
-                _v("chronicle stmt", "chronicle_stmt", triggered_script, audited=True, unavailable=stmt_na)]
+    def posts_variants(floor_script, limit_script, triggered_script, with_10=True):
+        v = [_v("floor", "floor", floor_script),
+             _v("limit", "limit", limit_script, audited=True),
+             _v("reference", "reference", triggered_script, audited=True)]
+        if with_10:
+            v.append(_v("chronicle 1.0", "chronicle10", triggered_script, audited=True,
+                        unavailable=feats.get("audit_1.0")))
+        return v + [_v("chronicle", "chronicle", triggered_script, audited=True, unavailable=audit_na),
+                    _v("chronicle stmt", "chronicle_stmt", triggered_script, audited=True, unavailable=stmt_na)]
 
-    write_cmp = [("chronicle", "reference"), ("chronicle stmt", "reference"), ("chronicle", "floor"),
-                 ("reference", "floor"), ("limit", "floor"), ("chronicle", "limit")]
-    write_overhead = [("chronicle", "reference"), ("chronicle stmt", "reference"), ("limit", "reference")]
+    write_cmp = [("chronicle", "reference"), ("chronicle 1.0", "reference"), ("chronicle stmt", "reference"),
+                 ("chronicle", "floor"), ("reference", "floor"), ("limit", "floor"), ("chronicle", "limit")]
+    write_overhead = [("chronicle", "reference"), ("chronicle 1.0", "reference"), ("chronicle stmt", "reference"),
+                      ("limit", "reference")]
     cases.append(Case("posts_insert", "posts: single-row INSERT", "insert",
                       posts_variants("posts_insert_floor.sql", "posts_insert_limit.sql",
                                      "posts_insert_triggered.sql"),
@@ -69,7 +73,7 @@ def build_cases(setup, depths):
                       comparisons=write_cmp, overhead=write_overhead))
     cases.append(Case("posts_delete", "posts: single-row DELETE", "delete",
                       posts_variants("posts_delete_plain.sql", "posts_delete_limit.sql",
-                                     "posts_delete_plain.sql"),
+                                     "posts_delete_plain.sql", with_10=False),
                       comparisons=write_cmp, overhead=write_overhead))
     cases.append(Case("ts_update", "UPDATE of a table whose only trigger maintains updated_at", "ts",
                       [_v("floor", "floor", "ts_update_plain.sql"),
@@ -81,21 +85,29 @@ def build_cases(setup, depths):
                                    ("chronicle", "floor"), ("reference", "floor"), ("moddatetime", "floor")],
                       overhead=[("chronicle", "reference"), ("moddatetime", "reference")],
                       note="floor: no trigger, updated_at not maintained; limit: the client sets updated_at."))
-    incr_na = audit_na or feats.get("increment_post_views")
+    incr_na = feats.get("increment_post_views")
+    incr10_na = feats.get("increment_post_views_1.0")
+    audited = setup.view_counts_audited
     for clients in (1, 2):
         cases.append(Case(f"increment_{clients}", f"increment_post_views on one post, {clients} client"
                           + ("s" if clients > 1 else ""), "increment",
                           [_v("plain UPDATE", "floor", "increment_plain.sql"),
                            _v("limit", "limit", "increment_limit.sql", audited=True),
                            _v("reference", "reference", "increment_function.sql", audited=True),
-                           _v("chronicle", "chronicle", "increment_function.sql", audited=True,
-                              unavailable=incr_na)],
+                           _v("chronicle 1.0", "chronicle10", "increment_function.sql",
+                              audited=audited.get("bench_chronicle10", True), unavailable=incr10_na),
+                           _v("chronicle", "chronicle", "increment_function.sql",
+                              audited=audited.get("bench_chronicle", True), unavailable=incr_na)],
                           clients=clients,
-                          comparisons=[("chronicle", "reference"), ("chronicle", "plain UPDATE"),
+                          comparisons=[("chronicle", "reference"), ("chronicle", "chronicle 1.0"),
+                                       ("chronicle", "plain UPDATE"), ("chronicle 1.0", "plain UPDATE"),
                                        ("reference", "plain UPDATE"), ("limit", "plain UPDATE")],
                           note="plain UPDATE: `UPDATE posts SET view_count = view_count + 1` from the client "
                                "in the no-trigger database; limit: the same with updated_at and the audit row "
-                               "written by the client (1.0 semantics)."))
+                               "written by the client (1.0 semantics). " + (
+                                   "chronicle (newest version): a view is not an edit, no audit row and "
+                                   "updated_at unchanged (checked); chronicle 1.0: audited like any UPDATE."
+                                   if not audited.get("bench_chronicle", True) else "")))
     gup_na = feats.get("get_user_posts")
     key_na = feats.get("get_user_posts_keyset")
     for depth in depths:

@@ -13,14 +13,16 @@ from .databases import WRITER
 
 
 def snapshot(cluster, db, facts):
-    view = f"(SELECT view_count FROM posts WHERE id = '{facts.view_post}')" if facts.view_post else "NULL"
+    view = f"(SELECT view_count || '/' || updated_at FROM posts WHERE id = '{facts.view_post}')" \
+        if facts.view_post else "NULL"
     row = cluster.rows(db, f"""
         SELECT s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
                (SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.ts_items'::regclass),
                (SELECT coalesce(max(id), 0) FROM audit_logs), {view}, now()
         FROM pg_stat_user_tables s WHERE s.relid = 'public.posts'::regclass""")[0]
     return {"ins": int(row[0]), "upd": int(row[1]), "del": int(row[2]), "ts_upd": int(row[3]),
-            "audit_max": int(row[4]), "views": int(row[5]) if row[5] else None, "now": row[6]}
+            "audit_max": int(row[4]), "views": int(row[5].split("/")[0]) if row[5] else None,
+            "view_updated_at": row[5].split("/", 1)[1] if row[5] else None, "now": row[6]}
 
 
 def _wait_counter(cluster, db, facts, key, target):
@@ -61,8 +63,14 @@ def after_run(cluster, variant, kind, facts, before, result):
         total = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']}"))
         if total:
             raise CheckFailed(f"{total} audit rows written by an unaudited variant")
-    if kind == "increment" and after["views"] - before["views"] != tx:
-        raise CheckFailed(f"view_count moved by {after['views'] - before['views']} for {tx} committed calls")
+    if kind == "increment":
+        if after["views"] - before["views"] != tx:
+            raise CheckFailed(f"view_count moved by {after['views'] - before['views']} for {tx} committed calls")
+        # An audited view is an edit (1.0: updated_at moves); an unaudited one is not.
+        moved = after["view_updated_at"] != before["view_updated_at"]
+        if moved != variant.audited:
+            raise CheckFailed(f"updated_at {'moved' if moved else 'did not move'} on a view count "
+                              f"({'audited' if variant.audited else 'unaudited'} variant)")
     if kind == "ts":
         moved = int(cluster.value(db, f"SELECT count(*) FROM ts_items WHERE updated_at >= '{before['now']}'"))
         if variant.maintains_ts and not 0 < moved <= tx:

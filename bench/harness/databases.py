@@ -12,6 +12,7 @@ The data is loaded once into a seed database per schema kind and cloned (CREATE 
 byte-identical tables.
 """
 import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ class Setup:
     facts: dict = field(default_factory=dict)                 # db -> Facts
     loader: str = ""
     notes: list = field(default_factory=list)
+    view_counts_audited: dict = field(default_factory=dict)   # db -> does increment_post_views write audit rows
 
 
 def _newest_version(cluster):
@@ -60,16 +62,24 @@ def _clone(cluster, template, name):
     cluster.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
 
 
-def _load(cluster, db, bench_dir, sizes, log):
-    """Loads users and posts with bench/load_posts.sql when it exists, else the small loader."""
-    loader = os.path.join(bench_dir, "load_posts.sql")
-    if os.path.exists(loader) and sizes.get("use_big_loader", True):
-        cluster.psql(db, file=loader, variables={k: v for k, v in sizes.items() if k != "use_big_loader"},
-                     timeout=3600)
-        return "bench/load_posts.sql"
-    cluster.psql(db, file=os.path.join(bench_dir, "sql/load_small.sql"),
-                 variables={"users": sizes["users"], "posts": sizes["posts"], "big": sizes["big"]})
-    return "bench/sql/load_small.sql"
+USER_COLUMNS = ("id, email, name, password_hash, email_verified, created_at, updated_at, deleted_at, "
+                "created_by, updated_by")
+POST_COLUMNS = "id, user_id, title, content, status, published_at, view_count, created_at, updated_at"
+
+
+def _copy_data(cluster, src, dst):
+    """Copies users and posts from src to dst (binary COPY, triggers off: session_replication_role)."""
+    for table, cols in (("users", USER_COLUMNS), ("posts", POST_COLUMNS)):
+        out = subprocess.Popen([cluster.bin("psql"), "-X", "-q", "-d", src, "-c",
+                                f"COPY (SELECT {cols} FROM {table} ORDER BY id) TO STDOUT (FORMAT binary)"],
+                               stdout=subprocess.PIPE, env=cluster.env)
+        env = dict(cluster.env, PGOPTIONS="-c session_replication_role=replica")
+        p = subprocess.run([cluster.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst, "-c",
+                            f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)"],
+                           stdin=out.stdout, env=env, capture_output=True, text=True, timeout=3600)
+        out.stdout.close()
+        if out.wait(timeout=60) != 0 or p.returncode != 0:
+            raise RuntimeError(f"copying {table} from {src} to {dst} failed: {p.stderr.strip()}")
 
 
 def _common(cluster, db, bench_dir, sizes):
@@ -95,6 +105,29 @@ def _facts(cluster, db, sizes):
     return f
 
 
+def _chronicle_db(cluster, db, version):
+    cluster.psql("postgres", f"CREATE DATABASE {db}")
+    cluster.psql(db, f"CREATE EXTENSION chronicle VERSION '{version}'")
+    if _exists(cluster, db, "pending_migration_steps()"):
+        for (ddl,) in cluster.rows(db, "SELECT ddl FROM pending_migration_steps()"):
+            cluster.psql(db, ddl)
+
+
+def _audit_trigger(cluster, db):
+    return cluster.value(db, """
+        SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.posts'::regclass AND NOT tgisinternal
+        AND tgfoid = to_regprocedure('public.audit_trigger_function()')""")
+
+
+def _audits_view_counts(cluster, db):
+    """Does an UPDATE of view_count alone fire the audit trigger? (1.2: no, it is not an edit.)"""
+    return cluster.value(db, """
+        SELECT cardinality(t.tgattr::int2[]) = 0 OR (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.posts'::regclass
+                                                 AND attname = 'view_count') = ANY (t.tgattr::int2[])
+        FROM pg_trigger t WHERE t.tgrelid = 'public.posts'::regclass AND NOT t.tgisinternal
+        AND t.tgfoid = to_regprocedure('public.audit_trigger_function()')""") == "t"
+
+
 def build(cluster, bench_dir, sizes, log):
     """Creates every variant database; returns a Setup."""
     s = Setup()
@@ -103,11 +136,20 @@ def build(cluster, bench_dir, sizes, log):
     # (a reload suffices), and everything written so far is flushed before any measurement.
     cluster.psql("postgres", "ALTER SYSTEM SET fsync = off; SELECT pg_reload_conf()")
 
-    # Reference-schema seed, cloned into floor, limit, reference, moddatetime.
-    log("setup: loading the reference-schema seed")
+    # The data: bench/load_posts.sql into the newest chronicle, then the same rows (same
+    # ids) copied into every other database.
+    s.chronicle_version = _newest_version(cluster)
+    log(f"setup: loading {sizes['posts']:,} posts (bench/load_posts.sql) into chronicle {s.chronicle_version}")
+    _chronicle_db(cluster, "bench_chronicle_seed", s.chronicle_version)
+    cluster.psql("bench_chronicle_seed", file=os.path.join(bench_dir, "load_posts.sql"),
+                 variables={"users": sizes["users"], "posts": sizes["posts"], "heavy_posts": sizes["big"]},
+                 timeout=3600)
+    s.loader = "bench/load_posts.sql"
+
+    log("setup: the reference-schema databases")
     cluster.psql("postgres", "CREATE DATABASE bench_seed")
     cluster.psql("bench_seed", file=os.path.join(ref, "schema.sql"))
-    s.loader = _load(cluster, "bench_seed", bench_dir, sizes, log)
+    _copy_data(cluster, "bench_chronicle_seed", "bench_seed")
     _common(cluster, "bench_seed", bench_dir, sizes)
     for name in ("floor", "limit", "reference", "moddatetime"):
         _clone(cluster, "bench_seed", f"bench_{name}")
@@ -122,48 +164,49 @@ def build(cluster, bench_dir, sizes, log):
         CREATE TRIGGER ts_items_updated_at BEFORE UPDATE ON ts_items
         FOR EACH ROW EXECUTE FUNCTION moddatetime(updated_at)""")
 
-    # chronicle: the extension makes its own tables; load with its audit trigger off
-    # (the seed rows are not changes to audit), every other trigger on.
-    log("setup: loading the chronicle seed")
-    s.chronicle_version = _newest_version(cluster)
-    cluster.psql("postgres", "CREATE DATABASE bench_chronicle_seed")
-    cluster.psql("bench_chronicle_seed", f"CREATE EXTENSION chronicle VERSION '{s.chronicle_version}'")
-    if _exists(cluster, "bench_chronicle_seed", "pending_migration_steps()"):
-        for (ddl,) in cluster.rows("bench_chronicle_seed", "SELECT ddl FROM pending_migration_steps()"):
-            cluster.psql("bench_chronicle_seed", ddl)
-    audit_trigger = cluster.value("bench_chronicle_seed", """
-        SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.posts'::regclass
-        AND tgfoid = to_regprocedure('public.audit_trigger_function()')""")
-    if audit_trigger:
-        cluster.psql("bench_chronicle_seed", f"ALTER TABLE posts DISABLE TRIGGER {audit_trigger}")
-    _load(cluster, "bench_chronicle_seed", bench_dir, sizes, log)
-    if audit_trigger:
-        cluster.psql("bench_chronicle_seed", f"ALTER TABLE posts ENABLE TRIGGER {audit_trigger}")
+    log("setup: the chronicle databases")
+    ts_trigger = """CREATE TRIGGER ts_items_updated_at BEFORE UPDATE ON ts_items
+        FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column()"""
+    chronicle_dbs = ["bench_chronicle", "bench_chronicle_stmt"]
+    if s.chronicle_version != "1.0":
+        # chronicle 1.0 too: the 1.0 schema (the reference's audit indexes) with the native triggers.
+        _chronicle_db(cluster, "bench_chronicle10", "1.0")
+        _copy_data(cluster, "bench_chronicle_seed", "bench_chronicle10")
+        if _exists(cluster, "bench_chronicle10", "refresh_post_counts()"):
+            cluster.psql("bench_chronicle10", "SELECT refresh_post_counts()")
+        _common(cluster, "bench_chronicle10", bench_dir, sizes)
+        cluster.psql("bench_chronicle10", ts_trigger)
+        chronicle_dbs.append("bench_chronicle10")
     _common(cluster, "bench_chronicle_seed", bench_dir, sizes)
-    cluster.psql("bench_chronicle_seed", """
-        CREATE TRIGGER ts_items_updated_at BEFORE UPDATE ON ts_items
-        FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column()""")
+    cluster.psql("bench_chronicle_seed", ts_trigger)
     for name in ("chronicle", "chronicle_stmt"):
         _clone(cluster, "bench_chronicle_seed", f"bench_{name}")
     cluster.psql("postgres", "DROP DATABASE bench_chronicle_seed")
 
     # What this build of the extension offers (the rest is reported as not built yet).
     feats = s.chronicle_features
+    audit_trigger = _audit_trigger(cluster, "bench_chronicle")
     feats["audit"] = None if audit_trigger else "n/a (not built yet)"
+    if "bench_chronicle10" in chronicle_dbs:
+        feats["audit_1.0"] = None if _audit_trigger(cluster, "bench_chronicle10") else "n/a (not built yet)"
+    else:
+        feats["audit_1.0"] = "n/a (1.0 is the newest version)"
     for fn, sig in (("get_user_posts", "get_user_posts(uuid,varchar,int,int)"),
                     ("get_user_posts_keyset", "get_user_posts_keyset(uuid,varchar,int,text)"),
                     ("increment_post_views", "increment_post_views(uuid,int)")):
         feats[fn] = None if _exists(cluster, "bench_chronicle", sig) else "n/a (not built yet)"
+    feats["increment_post_views_1.0"] = None if "bench_chronicle10" in chronicle_dbs and _exists(
+        cluster, "bench_chronicle10", "increment_post_views(uuid,int)") else "n/a (not built yet)"
     feats["statement_mode"] = _statement_mode(cluster, "bench_chronicle_stmt", audit_trigger, bench_dir)
+    s.view_counts_audited = {db: bool(_audit_trigger(cluster, db)) and _audits_view_counts(cluster, db)
+                             for db in chronicle_dbs}
+    s.view_counts_audited.update({"bench_reference": True, "bench_limit": True, "bench_floor": False})
 
-    for db in ("bench_floor", "bench_limit", "bench_reference", "bench_moddatetime"):
-        s.facts[db] = None
     f = _facts(cluster, "bench_floor", sizes)
     for db in ("bench_floor", "bench_limit", "bench_reference", "bench_moddatetime"):
         s.facts[db] = f
-    f = _facts(cluster, "bench_chronicle", sizes)
-    for db in ("bench_chronicle", "bench_chronicle_stmt"):
-        s.facts[db] = f
+    for db in chronicle_dbs:
+        s.facts[db] = _facts(cluster, db, sizes)
     cluster.psql("postgres", "ALTER SYSTEM RESET fsync; SELECT pg_reload_conf()")
     time.sleep(0.5)
     if cluster.value("postgres", "SHOW fsync") != "on":

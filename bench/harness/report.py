@@ -86,10 +86,10 @@ def bulk_audit_bytes(bulk, label, op):
     return ((cur[0] - prev[0]) / bulk.rows, (cur[1] - prev[1]) / bulk.rows)
 
 
-CHART_COLUMNS = ["floor", "limit", "reference", "moddatetime", "chronicle", "chronicle stmt"]
+CHART_COLUMNS = ["floor", "limit", "reference", "moddatetime", "chronicle 1.0", "chronicle", "chronicle stmt"]
 READ_COLUMNS = ["reference", "chronicle", "chronicle keyset"]
 COLORS = {"floor": "#9e9e9e", "limit": "#64b5f6", "reference": "#e65100", "moddatetime": "#8e24aa",
-          "chronicle": "#2e7d32", "chronicle stmt": "#81c784", "chronicle keyset": "#00897b"}
+          "chronicle": "#2e7d32", "chronicle 1.0": "#c0ca33", "chronicle stmt": "#81c784", "chronicle keyset": "#00897b"}
 
 
 def _write_chart(path, case_results, bulk, scratch):
@@ -124,7 +124,7 @@ def _write_chart(path, case_results, bulk, scratch):
     files["reads"] = os.path.join(scratch, "reads.dat")
     with open(files["reads"], "w") as fh:
         fh.write("\n".join(lines or ['"none" - - -']) + "\n")
-    bulk_cols = ["limit", "reference", "chronicle", "chronicle stmt"]
+    bulk_cols = ["limit", "reference", "chronicle 1.0", "chronicle", "chronicle stmt"]
     lines = []
     for op in ("insert", "update", "delete"):
         vals = []
@@ -233,7 +233,7 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
     w("|---|---|---|---|---|")
     for cr in case_results:
         labels = {v.label for v in cr.case.variants if not v.unavailable}
-        for a in ("chronicle", "chronicle stmt", "chronicle keyset"):
+        for a in ("chronicle 1.0", "chronicle", "chronicle stmt", "chronicle keyset"):
             if a not in labels:
                 continue
             cells = []
@@ -244,8 +244,8 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
                 cells.append(ratio_fmt(o).replace("x", "") if o is not None else "–")
             w(f"| {cr.case.title} ({a}) | " + " | ".join(cells) + " |")
     if bulk:
-        for a in ("chronicle", "chronicle stmt"):
-            if a in bulk.unavailable:
+        for a in ("chronicle 1.0", "chronicle", "chronicle stmt"):
+            if a in bulk.unavailable or a not in bulk.variants:
                 continue
             cells = [ratio_fmt(bulk_overhead_ratio(bulk, a, "reference", op)).replace("x", "")
                      for op in ("insert", "update", "delete")]

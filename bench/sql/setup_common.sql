@@ -1,4 +1,5 @@
 -- Objects every variant database gets after its data is loaded (psql variable: tsrows).
+-- The data itself comes from bench/load_posts.sql, loaded once and copied to every database.
 -- bench_keys numbers the posts 1..N in id order (random for uuid v4 keys), so a
 -- pgbench script picks a post by number; bench_delete_seq hands out rows to delete.
 CREATE TABLE bench_keys (n int PRIMARY KEY, id uuid NOT NULL);
