@@ -6,14 +6,25 @@ source "$REL/lib.sh"
 seconds=${FUZZ_SECONDS:-20}
 [[ $FULL == 1 ]] && seconds=${FUZZ_SECONDS:-300}
 command -v clang++ >/dev/null || { fail fuzz.toolchain "clang++ not found (scripts/install-deps installs clang)"; exit 0; }
-mkdir -p "$WORK/fuzz"
+mkdir -p "$WORK/fuzz/core"
+flags=(-std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I"$ROOT/src")
+# src/core once, instrumented, shared by every target.
+core_objs=()
+for c in "$ROOT"/src/core/*.cpp; do
+  o="$WORK/fuzz/core/$(basename "$c" .cpp).o"
+  core_objs+=("$o")
+  clang++ "${flags[@]}" -c "$c" -o "$o" 2>>"$WORK/fuzz/core.build" &
+done
+wait
+for o in "${core_objs[@]}"; do
+  [[ -f "$o" ]] || { fail fuzz.core_builds "$(head -5 "$WORK/fuzz/core.build" | tr '\n' ' ')"; exit 0; }
+done
 total_execs=0
 total_crashes=0
 for src in "$REL"/fuzz/*_fuzzer.cpp; do
   name=$(basename "$src" _fuzzer.cpp)
   bin="$WORK/fuzz/$name"
-  if ! clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I"$ROOT/src" "$src" "$ROOT"/src/core/*.cpp -lfmt -o "$bin" 2>"$WORK/fuzz/$name.build"; then
+  if ! clang++ "${flags[@]}" -fsanitize=fuzzer "$src" "${core_objs[@]}" -lfmt -o "$bin" 2>"$WORK/fuzz/$name.build"; then
     fail "fuzz.$name.builds" "$(head -5 "$WORK/fuzz/$name.build" | tr '\n' ' ')"; continue
   fi
   seeds="$REL/fuzz/corpus/$name"
