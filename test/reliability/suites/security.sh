@@ -167,8 +167,8 @@ if has_function "$db" get_popular_posts app; then
   run -c "SELECT * FROM app.get_popular_posts(7, 10)"; exercised+=(get_popular_posts)
 fi
 if has_function "$db" get_user_posts_keyset app; then
-  run -c "SELECT next_cursor FROM app.get_user_posts_keyset($u1, NULL, 1) LIMIT 1 \\gset" \
-      -c "SELECT * FROM app.get_user_posts_keyset($u1, NULL, 1, :'next_cursor')"
+  run <<<"SELECT next_cursor FROM app.get_user_posts_keyset($u1, NULL, 1) LIMIT 1 \\gset
+SELECT * FROM app.get_user_posts_keyset($u1, NULL, 1, :'next_cursor');"
   exercised+=(get_user_posts_keyset)
 fi
 if has_function "$db" enable_audit app; then
