@@ -126,6 +126,17 @@ UPDATE audit_types SET f8 = 'NaN', num = 'NaN' WHERE f8 = 'NaN';
 SET extra_float_digits = -3;
 UPDATE audit_types SET f4 = f4 * 3, f8 = f8 / 3 WHERE id = 'e2eebc99-9c0b-4ef8-bb6d-6bb9bd380a02';
 SET extra_float_digits = 1;
+-- Output settings that to_jsonb follows (through the types' output functions).
+SET bytea_output = 'escape';
+SET intervalstyle = 'iso_8601';
+SET datestyle = 'SQL, DMY';
+SET timezone = 'America/St_Johns';
+UPDATE audit_types SET raw = raw || '\x01'::bytea, span = span * 2, tstz = tstz + interval '1 hour',
+    dates = dates || '2020-02-29'::date, pair.score = 2.5 WHERE raw IS NOT NULL;
+RESET bytea_output;
+RESET intervalstyle;
+RESET datestyle;
+SET timezone = 'Europe/Paris';
 DELETE FROM audit_types;
 
 -- Every audit row matches its expected row, in the same order.
