@@ -24,7 +24,8 @@ psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"' EXIT
 
 "${psql[@]}" <<'SQL'
-CREATE EXTENSION chronicle;
+-- 1.1: the 1.0 audit_logs indexes (both GINs); 1.2 drops them on a small table.
+CREATE EXTENSION chronicle VERSION '1.1';
 -- The reference's V004 audit function, verbatim but for its name.
 CREATE FUNCTION reference_audit_trigger_function()
 RETURNS TRIGGER AS $$
