@@ -30,6 +30,12 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
 -- 10,000 rows (a fresh install, a test database) the step does them itself,
 -- which takes milliseconds under the lock.
 -- ---------------------------------------------------------------------------
+-- Locks in the order writers take them: an audited write locks posts, then
+-- audit_logs (its audit row). The step takes posts first (SHARE ROW EXCLUSIVE:
+-- what its CREATE TRIGGER takes anyway), so it never holds audit_logs while
+-- waiting for posts, which would deadlock with such a writer.
+LOCK TABLE @extschema@.posts IN SHARE ROW EXCLUSIVE MODE;
+
 INSERT INTO @extschema@.migration_steps
     (position, version, kind, table_name, object_name, index_definition)
 VALUES
@@ -53,7 +59,13 @@ BEGIN
          WHERE s.version OPERATOR(pg_catalog.=) '1.2'
          ORDER BY s.position
     LOOP
-        -- SHARE: what CREATE INDEX takes anyway; no row can arrive while we count.
+        -- A first count without a lock: a big table is never locked here. Then,
+        -- for a small one, under SHARE (what CREATE INDEX takes anyway), so no
+        -- row arrives between the count and the work.
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.<=) 10000 FROM (SELECT FROM @extschema@.%I LIMIT 10001) t',
+            step.table_name) INTO small;
+        CONTINUE WHEN NOT small;
         EXECUTE pg_catalog.format('LOCK TABLE @extschema@.%I IN SHARE MODE', step.table_name);
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.<=) 10000 FROM (SELECT FROM @extschema@.%I LIMIT 10001) t',

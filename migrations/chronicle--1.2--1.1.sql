@@ -16,6 +16,9 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
 -- statements to run first (CONCURRENTLY, outside any transaction). Run them,
 -- then the downgrade again.
 -- ---------------------------------------------------------------------------
+-- Locks in the order writers take them (posts, then audit_logs): see 1.1--1.2.
+LOCK TABLE @extschema@.posts IN SHARE ROW EXCLUSIVE MODE;
+
 DO $restore$
 DECLARE
     wanted CONSTANT text[][] := ARRAY[
@@ -26,7 +29,6 @@ DECLARE
     extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
                          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
                         WHERE e.extname OPERATOR(pg_catalog.=) 'chronicle');
-    missing text[] := '{}';    -- "table index definition" triples, flattened
     todo text := '';
     small boolean;
     valid boolean;
@@ -37,10 +39,17 @@ BEGIN
          WHERE x.indexrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(
                    pg_catalog.format('%I.%I', extschema, wanted[i][2]));
         CONTINUE WHEN valid;
-        EXECUTE pg_catalog.format('LOCK TABLE %I.%I IN SHARE MODE', extschema, wanted[i][1]);
+        -- Counted first without a lock (a big table is never locked here), then
+        -- under SHARE for a small one (see 1.1--1.2).
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.<=) 10000 FROM (SELECT FROM %I.%I LIMIT 10001) t',
             extschema, wanted[i][1]) INTO small;
+        IF small THEN
+            EXECUTE pg_catalog.format('LOCK TABLE %I.%I IN SHARE MODE', extschema, wanted[i][1]);
+            EXECUTE pg_catalog.format(
+                'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.<=) 10000 FROM (SELECT FROM %I.%I LIMIT 10001) t',
+                extschema, wanted[i][1]) INTO small;
+        END IF;
         IF small THEN
             IF valid IS NOT NULL THEN   -- an invalid leftover of a failed build
                 EXECUTE pg_catalog.format('DROP INDEX %I.%I', extschema, wanted[i][2]);
