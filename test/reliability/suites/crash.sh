@@ -12,7 +12,8 @@
 #   DELETE) whose last new_data is exactly to_jsonb of the row in posts (or a
 #   DELETE for a row that is gone), and every post has its chain. A committed
 #   change without its audit row, or an audit row of a change that rolled back,
-#   breaks the chain or the final state. Every acknowledged insert is audited;
+#   breaks the chain or the final state. Every acknowledged insert is audited,
+#   and changes rolled back on purpose leave no audit row;
 # - post_counts (the posts work's counter table) equals a count of posts.
 source "$REL/lib.sh"
 trap '[[ -n $bench_pid ]] && kill $bench_pid 2>/dev/null; stop_clusters' EXIT
@@ -82,8 +83,18 @@ $incr
 INSERT INTO view_ledger VALUES (:client_id, :c, :n);
 COMMIT;
 SQL
+# Changes that never commit: an insert and an update rolled back.
+cat >"$WORK/crash/rollback.sql" <<'SQL'
+\set k random(1, 1500)
+BEGIN;
+INSERT INTO posts (user_id, title, content, status)
+SELECT id, 'rolled-back-' || :k, 'never', 'published' FROM users WHERE email = 'crash0@example.com';
+UPDATE posts SET content = 'never' WHERE lower(title) = 'churn-' || :k;
+ROLLBACK;
+SQL
 # Script numbers in pgbench's log follow the order of -f.
-scripts=(-f "$WORK/crash/insert.sql@3" -f "$WORK/crash/update.sql@3" -f "$WORK/crash/delete.sql@1" -f "$WORK/crash/increment.sql@3")
+scripts=(-f "$WORK/crash/insert.sql@3" -f "$WORK/crash/update.sql@3" -f "$WORK/crash/delete.sql@1"
+         -f "$WORK/crash/increment.sql@3" -f "$WORK/crash/rollback.sql@1")
 
 pm_pid() { head -1 "$PGDATA/postmaster.pid" 2>/dev/null; }
 kill_modes=("postmaster and every server process" "one backend (crash restart)" "everything during a checkpoint")
@@ -113,7 +124,7 @@ for run in $(seq 1 "$runs"); do
   pass "crash.run$run.restarts"
   # The client ledger: transactions pgbench saw acknowledged, per client and script.
   cat "$dir"/log* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $1, $4 }' >"$dir/acked"
-  acked=$(wc -l <"$dir/acked")
+  acked=$(awk '$2 != 4' "$dir/acked" | wc -l)   # script 4 rolls back
   acked_inserts=$(awk '$2 == 0' "$dir/acked" | wc -l)
   total_acked=$((total_acked + acked)); total_acked_inserts=$((total_acked_inserts + acked_inserts))
   awk '$2 == 3 { n[$1]++ } END { for (c in n) print c, n[c] }' "$dir/acked" | sort -n >"$dir/acked_increments"
@@ -132,6 +143,9 @@ for run in $(seq 1 "$runs"); do
     total_audit_rows=$rows
     total_mismatch=$((chain + final))   # the state after the last run covers every run
     check_eq "crash.run$run.audit_replay_matches_posts" "0 0" "$chain $final" "records with a broken chain / a final state differing from posts:"
+    check_eq "crash.run$run.no_audit_row_for_rolled_back_changes" "0 0" \
+      "$(q -c "SELECT (SELECT count(*) FROM audit_logs WHERE new_data->>'title' LIKE 'rolled-back-%' OR new_data->>'content' = 'never') || ' ' || (SELECT count(*) FROM posts WHERE content = 'never')")" \
+      "audit rows / posts of rolled-back changes:"
     audited_inserts=$(q -c "SELECT count(*) FROM audit_logs WHERE table_name = 'posts' AND operation = 'INSERT' AND new_data->>'title' LIKE 'churn-%'")
     if [[ $audited_inserts -ge $total_acked_inserts && $audited_inserts -le $((total_acked_inserts + clients * run)) ]]; then
       pass "crash.run$run.acknowledged_inserts_audited"

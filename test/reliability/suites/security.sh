@@ -119,6 +119,15 @@ if [[ "$versions" == *" "* ]]; then
 else
   skip security.search_path.alter_extension_update "only version $oldest is shipped so far"
 fi
+if [[ "$versions" == *" "* ]]; then
+  # Down to the oldest version and up again, still under the hostile path.
+  q -d "$db" -c "TRUNCATE public.trap_calls" >/dev/null
+  if out=$(hq -d "$db" -c "SET chronicle.allow_data_loss = on" -c "ALTER EXTENSION chronicle UPDATE TO '$oldest'" \
+             -c "ALTER EXTENSION chronicle UPDATE" 2>&1); then
+    pass security.search_path.downgrade_and_upgrade_succeed
+  else fail security.search_path.downgrade_and_upgrade_succeed "$out"; fi
+  check_eq security.search_path.downgrade_and_upgrade_call_no_planted_object "" "$(trapped)" "planted objects called"
+fi
 if has_function "$db" pending_migration_steps app; then
   q -d "$db" -c "TRUNCATE public.trap_calls" >/dev/null
   # As a DBA runs it: SELECT ddl FROM pending_migration_steps() \gexec
