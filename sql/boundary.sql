@@ -2,7 +2,7 @@
 -- hint across it, and failing calls neither skip C++ destructors nor leak.
 -- Driven through chronicle_boundary_test, a test-only module that links the
 -- extension's boundary code (test/boundary).
-\ir include/catch_error.sql
+\i sql/include/catch_error.sql
 \pset null '(null)'
 \x on
 

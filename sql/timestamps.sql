@@ -1,5 +1,5 @@
 -- The native timestamp triggers: update_updated_at_column() and set_published_at().
-\ir include/catch_error.sql
+\i sql/include/catch_error.sql
 \pset null '(null)'
 CREATE EXTENSION chronicle;
 
