@@ -75,6 +75,19 @@ SELECT pg_stat_force_next_flush();
 SELECT finding, schema_name, table_name, detail FROM index_report('database') WHERE table_name = 'scanned';
 SELECT count(*) AS extension_scope_sees_it FROM index_report() WHERE table_name = 'scanned';
 DROP TABLE public.scanned;
+-- unused until scanned; bloat once most entries are gone (estimated from pg_stats)
+CREATE TABLE public.churn (a int);
+INSERT INTO public.churn SELECT generate_series(1, 100000);
+CREATE INDEX churn_a ON public.churn (a);
+DELETE FROM public.churn WHERE a % 10 <> 0;
+VACUUM ANALYZE public.churn;
+SELECT finding, index_name FROM index_report('database') WHERE table_name = 'churn' ORDER BY 1;
+SELECT count(*) FROM public.churn WHERE a = 10;
+SELECT pg_stat_force_next_flush();
+SELECT finding, index_name FROM index_report('database') WHERE table_name = 'churn' ORDER BY 1;
+REINDEX INDEX public.churn_a;
+SELECT finding, index_name FROM index_report('database') WHERE table_name = 'churn' ORDER BY 1;
+DROP TABLE public.churn;
 -- search_path-safe: resolved from pg_catalog whatever the caller's path
 SET search_path = pg_temp;
 SELECT count(*) > 0 AS works FROM public.index_report();
