@@ -234,7 +234,7 @@ CREATE INDEX idx_posts_published_popular ON @extschema@.posts (published_at DESC
 -- every matching row. Concurrent writers for one (user_id, status) serialize on
 -- its row (like any counter); within one statement rows are locked in key
 -- order. Nobody but the extension's owner may write or read it: the trigger
--- functions are SECURITY DEFINER, get_user_posts reads it as the table's owner.
+-- functions write it as its owner, get_user_posts reads it as its owner.
 -- It is dumped with the posts it counts (restores run with triggers disabled).
 CREATE TABLE @extschema@.post_counts (
     user_id UUID NOT NULL,
@@ -246,44 +246,19 @@ COMMENT ON TABLE @extschema@.post_counts IS 'Posts per (user_id, status), mainta
 REVOKE ALL ON TABLE @extschema@.post_counts FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.post_counts', '');
 
+-- Native: one pass over the statement's transition table, then one upsert (or
+-- subtraction) per (user_id, status) in key order, written as post_counts'
+-- owner (src/posts/post_counts_triggers.cpp). Not SECURITY DEFINER: only those
+-- writes switch to the owner, nothing else runs with its rights.
 CREATE FUNCTION @extschema@.post_counts_after_insert()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'INSERT' THEN
-        RAISE EXCEPTION 'post_counts_after_insert() maintains post_counts for posts only'
-            USING ERRCODE = '39P01';
-    END IF;
-    INSERT INTO @extschema@.post_counts AS c (user_id, status, post_count)
-    SELECT n.user_id, n.status, count(*) FROM new_rows n GROUP BY n.user_id, n.status ORDER BY 1, 2
-    ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count + excluded.post_count;
-    RETURN NULL;
-END
-$$;
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'chronicle_post_counts_after_insert';
 
 CREATE FUNCTION @extschema@.post_counts_after_delete()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'STATEMENT' OR TG_OP <> 'DELETE' THEN
-        RAISE EXCEPTION 'post_counts_after_delete() maintains post_counts for posts only'
-            USING ERRCODE = '39P01';
-    END IF;
-    -- Key order, as the insert trigger locks them, so that two statements never
-    -- wait for each other's count rows in opposite orders.
-    UPDATE @extschema@.post_counts c SET post_count = c.post_count - d.removed
-      FROM (SELECT o.user_id, o.status, count(*) AS removed FROM old_rows o
-             GROUP BY o.user_id, o.status ORDER BY 1, 2) d
-     WHERE c.user_id = d.user_id AND c.status = d.status;
-    -- Users deleted with their posts leave no zero rows behind.
-    DELETE FROM @extschema@.post_counts c
-     USING (SELECT DISTINCT o.user_id, o.status FROM old_rows o) d
-     WHERE c.user_id = d.user_id AND c.status = d.status AND c.post_count = 0;
-    RETURN NULL;
-END
-$$;
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'chronicle_post_counts_after_delete';
 
 CREATE FUNCTION @extschema@.post_counts_after_update()
 RETURNS trigger
@@ -294,7 +269,7 @@ BEGIN
         RAISE EXCEPTION 'post_counts_after_update() maintains post_counts for posts only'
             USING ERRCODE = '39P01';
     END IF;
-    -- The two count rows are locked in key order (see post_counts_after_delete).
+    -- The two count rows are locked in key order, as the statement triggers lock theirs.
     IF (OLD.user_id, OLD.status::text) < (NEW.user_id, NEW.status::text) THEN
         UPDATE @extschema@.post_counts c SET post_count = c.post_count - 1
          WHERE c.user_id = OLD.user_id AND c.status = OLD.status;

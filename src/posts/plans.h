@@ -24,6 +24,9 @@ enum class Query {
   Increment,
   Popular,
   CursorSecret,
+  CountAdd,
+  CountSubtract,
+  CountDropZero,
 };
 
 // The schema of the function being called (fcinfo's own namespace).

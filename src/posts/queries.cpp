@@ -83,4 +83,25 @@ std::string cursor_secret_query(const std::string& schema) {
   return fmt::format("SELECT s.secret FROM {0}.cursor_secret s", schema);
 }
 
+std::string count_add_query(const std::string& schema) {
+  return fmt::format(
+      "INSERT INTO {0}.post_counts AS c (user_id, status, post_count) VALUES ($1, $2, $3)"
+      " ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count OPERATOR(pg_catalog.+) excluded.post_count",
+      schema);
+}
+
+std::string count_subtract_query(const std::string& schema) {
+  return fmt::format(
+      "UPDATE {0}.post_counts c SET post_count = c.post_count OPERATOR(pg_catalog.-) $3"
+      " WHERE c.user_id OPERATOR(pg_catalog.=) $1 AND c.status OPERATOR(pg_catalog.=) $2 RETURNING c.post_count",
+      schema);
+}
+
+std::string count_drop_zero_query(const std::string& schema) {
+  return fmt::format(
+      "DELETE FROM {0}.post_counts c WHERE c.user_id OPERATOR(pg_catalog.=) $1"
+      " AND c.status OPERATOR(pg_catalog.=) $2 AND c.post_count OPERATOR(pg_catalog.=) 0",
+      schema);
+}
+
 }  // namespace chronicle::posts

@@ -39,5 +39,10 @@ std::string increment_query(const std::string& schema);
 std::string popular_query(const std::string& schema);
 // The cursor secret (bytea), read as the owner of its table.
 std::string cursor_secret_query(const std::string& schema);
+// post_counts maintenance, $1 uuid user, $2 varchar status, $3 int8 rows: add
+// (upsert); subtract (RETURNING the count left); delete the row if it is 0.
+std::string count_add_query(const std::string& schema);
+std::string count_subtract_query(const std::string& schema);
+std::string count_drop_zero_query(const std::string& schema);
 
 }  // namespace chronicle::posts
