@@ -13,7 +13,7 @@ queries=${SQLSMITH_QUERIES:-1000}
 [[ $FULL == 1 ]] && queries=${SQLSMITH_QUERIES:-20000}
 seed=${SQLSMITH_SEED:-$RANDOM}
 
-cl=$(new_cluster) || { fail sqlsmith.setup "cannot start a cluster"; exit 0; }
+cl=$(new_cluster -c track_functions=all) || { fail sqlsmith.setup "cannot start a cluster"; exit 0; }
 source "$cl/env"
 export PGDATABASE=smith
 q -d postgres -c "CREATE DATABASE smith" >/dev/null
@@ -40,6 +40,12 @@ fi
 figure "audited tables: $audited; seed $seed; $queries queries per run"
 
 port=$(port_of "$cl")
+fn_calls() {
+  q -c "SELECT f.funcname, f.calls FROM pg_stat_user_functions f
+        JOIN pg_depend d ON d.objid = f.funcid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'chronicle' ORDER BY 1" | tr '|' ' '
+}
+sleep 1; fn_calls >"$WORK/calls.before"
 smith() {  # NAME USER EXTRA-ARGS...
   local name=$1 user=$2; shift 2
   local t0=$SECONDS
@@ -58,6 +64,44 @@ smith as_application_role "$role"
 smith as_superuser postgres --exclude-catalog
 
 figure "sqlsmith total: $(awk '{ s += $1 } END { print s }' "$WORK/smith.queries") queries"
+# Which of chronicle's functions the random queries reached (statistics flush
+# when a session ends; sqlsmith's sessions have ended).
+sleep 1; fn_calls >"$WORK/calls.after"
+figure "chronicle functions the random queries called: $(join -a2 -e 0 -o 0,1.2,2.2 "$WORK/calls.before" "$WORK/calls.after" |
+  awk '$3 > $2 { printf "%s%s %d", sep, $1, $3 - $2; sep = ", " } END { if (!sep) print "none" }')"
+
+# sqlsmith rarely calls set-returning functions with sensible arguments: every
+# chronicle function is also called here with arguments drawn from pools of
+# NULLs, extremes, random and existing values. Allowed outcomes: success or one
+# of the contract's errors.
+python3 - "$queries" >"$WORK/calls.sql" <<'PY'
+import random, sys
+random.seed(7)
+n = int(sys.argv[1])
+uuids = ["NULL", "gen_random_uuid()", "(SELECT id FROM users ORDER BY random() LIMIT 1)",
+         "(SELECT user_id FROM posts ORDER BY random() LIMIT 1)", "(SELECT id FROM posts ORDER BY random() LIMIT 1)",
+         "'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'"]
+ints = ["NULL", "0", "1", "-1", "7", "10", "100", "2147483647", "-2147483648", "(random() * 50)::int"]
+texts = ["NULL", "'published'", "'draft'", "'archived'", "''", "repeat('x', 10000)", "'Published'", "'%'", "'it''s'"]
+cursors = ["NULL", "''", "'x'", "repeat('A', 67)", "(SELECT next_cursor FROM get_user_posts_keyset((SELECT user_id FROM posts LIMIT 1), NULL, 1) LIMIT 1)",
+           "left((SELECT next_cursor FROM get_user_posts_keyset((SELECT user_id FROM posts LIMIT 1), NULL, 1) LIMIT 1), 66) || 'B'"]
+calls = [
+  lambda: f"SELECT count(*) FROM get_user_posts({random.choice(uuids)}, {random.choice(texts)}, {random.choice(ints)}, {random.choice(ints)});",
+  lambda: f"SELECT count(*) FROM get_user_posts_keyset({random.choice(uuids)}, {random.choice(texts)}, {random.choice(ints)}, {random.choice(cursors)});",
+  lambda: f"SELECT count(*) FROM get_popular_posts({random.choice(ints)}, {random.choice(ints)});",
+  lambda: f"SELECT increment_post_views({random.choice(uuids)}, {random.choice(ints)});",
+  lambda: f"SELECT soft_delete_user({random.choice(uuids)}, {random.choice(uuids)});",
+]
+for _ in range(n):
+    print(random.choice(calls)())
+PY
+psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=0 -f "$WORK/calls.sql" >/dev/null 2>"$WORK/calls.err"
+psql_rc=$?
+codes=$(sed -n 's/^.*ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' "$WORK/calls.err" | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }')
+figure "random calls: $queries, errors by SQLSTATE: ${codes:-none}"
+unexpected=$(sed -n 's/^.*ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' "$WORK/calls.err" | grep -v -E '^(22004|22023|22P02|P0002|22003|22008)$' | sort -u | tr '\n' ' ')
+check_eq sqlsmith.random_function_calls_only_contract_errors "" "$unexpected" "unexpected SQLSTATEs:"
+check_eq sqlsmith.random_function_calls_session_survives 0 "$psql_rc" "psql exit status:"
 crashes=$(server_crashes "$cl/server.log")
 check_eq sqlsmith.no_backend_crash 0 "$crashes" "crashes in the server log:"
 [[ $crashes != 0 ]] && grep -E -B2 'terminated by signal|exited with exit code|PANIC' "$cl/server.log" | head -20 | sed 's/^/     | /'
