@@ -34,7 +34,26 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
 -- audit_logs (its audit row). The step takes posts first (SHARE ROW EXCLUSIVE:
 -- what its CREATE TRIGGER takes anyway), so it never holds audit_logs while
 -- waiting for posts, which would deadlock with such a writer.
-LOCK TABLE @extschema@.posts IN SHARE ROW EXCLUSIVE MODE;
+-- Run in one transaction after 1.0 -> 1.1 (an update from 1.0), the step
+-- already holds users, which a writer of posts needs next (its foreign key):
+-- a deadlock that PostgreSQL would resolve after deadlock_timeout by
+-- cancelling one of the two, maybe the writer. So the wait for posts gives
+-- up (55P03) after half of deadlock_timeout, or the session's lock_timeout if
+-- shorter: the upgrade fails and is retried; no writer is cancelled.
+DO $lock_posts$
+DECLARE
+    saved text := pg_catalog.current_setting('lock_timeout');
+    wait_ms bigint := (SELECT LEAST(
+                            COALESCE(NULLIF(l.setting::bigint, 0), 2000), d.setting::bigint / 2)
+                         FROM pg_catalog.pg_settings l, pg_catalog.pg_settings d
+                        WHERE l.name OPERATOR(pg_catalog.=) 'lock_timeout'
+                          AND d.name OPERATOR(pg_catalog.=) 'deadlock_timeout');
+BEGIN
+    PERFORM pg_catalog.set_config('lock_timeout', wait_ms::text, true);
+    LOCK TABLE @extschema@.posts IN SHARE ROW EXCLUSIVE MODE;
+    PERFORM pg_catalog.set_config('lock_timeout', saved, true);
+END
+$lock_posts$;
 
 INSERT INTO @extschema@.migration_steps
     (position, version, kind, table_name, object_name, index_definition)
