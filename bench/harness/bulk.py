@@ -1,10 +1,17 @@
-"""Bulk statements: the per-row cost of a trigger, measured the precise way.
+"""Bulk statements: the per-row cost of triggers, measured the precise way.
 
-Each round and variant runs, in one session, INSERT ... SELECT of N posts, an UPDATE
-of those N rows (title and status) and a DELETE of them, each timed by psql and
-followed (untimed) by a check that the statement changed exactly N rows and, where
-audited, wrote exactly N exact audit rows. The cost per row above the no-trigger
-floor, (t_variant - t_floor) / N, is the trigger's cost per row.
+Per-row case (BulkResult "rows"): each round and variant runs, in one session, INSERT ...
+SELECT of N posts for one user, an UPDATE of their titles, an UPDATE of their titles and
+statuses (status moves a post between post_counts rows in chronicle, so it is timed
+separately, with a statement_timeout), and a DELETE of them. Each statement is timed by
+psql and followed, untimed, by a check that it changed exactly N rows and, where
+audited, wrote N exact audit rows (new_data = the row now, old_data = the record's
+previous audit row). (t_variant - t_floor) / N is the triggers' cost per row; the
+"audit off" variants (the same database, its audit trigger disabled) isolate the audit
+trigger: t_variant - t_audit_off.
+
+Large UPDATE (update_spread): an UPDATE of the titles of N existing posts spread over the
+whole table (the first N of bench_keys), once per round and variant.
 """
 import re
 import time
@@ -14,108 +21,141 @@ from .cluster import CheckFailed
 from .databases import BULK
 
 CONTENT = "repeat('Bulk content of a post. ', 12)"
+AUDIT_COLUMNS = "table_name, operation, record_id, user_id, old_data, new_data, changed_fields, ip_address"
+COLUMNS = ("id", "user_id", "title", "content", "status", "published_at", "view_count", "created_at", "updated_at")
+CHANGED = ", ".join(f"CASE WHEN b.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in COLUMNS)
+MINE = f"user_id = '{BULK}'"
+SAMPLE = "id IN (SELECT k.id FROM bench_keys k WHERE k.n <= :rows)"
+
+
+def _limit_update(set_clause, where):
+    # The old rows come from a self-join in FROM (PostgreSQL 15 has no RETURNING OLD);
+    # exact because no other session writes these rows.
+    return f"""WITH changed AS (
+    UPDATE posts p SET {set_clause}
+    FROM posts b WHERE b.{where} AND p.id = b.id
+    RETURNING p.id, p.user_id, to_jsonb(b) AS old_data, to_jsonb(p) AS new_data,
+              array_remove(ARRAY[{CHANGED}], NULL) AS changed_fields)
+INSERT INTO audit_logs ({AUDIT_COLUMNS})
+SELECT 'posts', 'UPDATE', id, user_id, old_data, new_data, changed_fields, inet_client_addr() FROM changed;"""
+
+
+TITLE = "title = p.title || ' (edited)'"
+# published -> archived clears published_at, draft -> published sets it (as the triggers do).
+STATUS = ("title = p.title || '!', status = CASE WHEN p.status = 'published' THEN 'archived' ELSE 'published' END")
+STATUS_TS = "published_at = CASE WHEN p.status = 'published' THEN NULL ELSE CURRENT_TIMESTAMP END"
+NOW = "updated_at = CURRENT_TIMESTAMP"
+LARGE = "title = 'Bulk edit ' || :round"
 
 FLOOR = {
     "insert": f"""INSERT INTO posts (user_id, title, content, status, published_at)
 SELECT '{BULK}', 'Bulk ' || g, {CONTENT}, CASE WHEN g % 2 = 0 THEN 'published' ELSE 'draft' END,
        CASE WHEN g % 2 = 0 THEN CURRENT_TIMESTAMP END
 FROM generate_series(1, :rows) g;""",
-    # published -> archived clears published_at, draft -> published sets it (as the triggers do).
-    "update": f"""UPDATE posts SET title = title || ' (edited)',
-    status = CASE WHEN status = 'published' THEN 'archived' ELSE 'published' END,
-    published_at = CASE WHEN status = 'published' THEN NULL ELSE CURRENT_TIMESTAMP END,
-    updated_at = CURRENT_TIMESTAMP
-WHERE user_id = '{BULK}';""",
-    "delete": f"DELETE FROM posts WHERE user_id = '{BULK}';",
+    "update": f"UPDATE posts p SET {TITLE}, {NOW} WHERE p.{MINE};",
+    "update_status": f"UPDATE posts p SET {STATUS}, {STATUS_TS}, {NOW} WHERE p.{MINE};",
+    "delete": f"DELETE FROM posts WHERE {MINE};",
+    "update_spread": f"UPDATE posts p SET {LARGE}, {NOW} WHERE p.{SAMPLE};",
 }
-
 TRIGGERED = {
     "insert": f"""INSERT INTO posts (user_id, title, content, status)
 SELECT '{BULK}', 'Bulk ' || g, {CONTENT}, CASE WHEN g % 2 = 0 THEN 'published' ELSE 'draft' END
 FROM generate_series(1, :rows) g;""",
-    "update": f"""UPDATE posts SET title = title || ' (edited)',
-    status = CASE WHEN status = 'published' THEN 'archived' ELSE 'published' END
-WHERE user_id = '{BULK}';""",
+    "update": f"UPDATE posts p SET {TITLE} WHERE p.{MINE};",
+    "update_status": f"UPDATE posts p SET {STATUS} WHERE p.{MINE};",
     "delete": FLOOR["delete"],
+    "update_spread": f"UPDATE posts p SET {LARGE} WHERE p.{SAMPLE};",
 }
-
-AUDIT_COLUMNS = "table_name, operation, record_id, user_id, old_data, new_data, changed_fields, ip_address"
-CHANGED = ", ".join(f"CASE WHEN b.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in (
-    "id", "user_id", "title", "content", "status", "published_at", "view_count", "created_at", "updated_at"))
-
 LIMIT = {
     "insert": f"""WITH ins AS (
 {FLOOR['insert'].rstrip(';')}
 RETURNING *)
 INSERT INTO audit_logs ({AUDIT_COLUMNS})
 SELECT 'posts', 'INSERT', id, user_id, NULL, to_jsonb(ins), '{{}}', inet_client_addr() FROM ins;""",
-    # The old rows come from a self-join in FROM (PostgreSQL 15 has no RETURNING OLD);
-    # exact because no other session writes the bulk user's rows.
-    "update": f"""WITH changed AS (
-    UPDATE posts p SET title = p.title || ' (edited)',
-        status = CASE WHEN p.status = 'published' THEN 'archived' ELSE 'published' END,
-        published_at = CASE WHEN p.status = 'published' THEN NULL ELSE CURRENT_TIMESTAMP END,
-        updated_at = CURRENT_TIMESTAMP
-    FROM posts b WHERE b.user_id = '{BULK}' AND p.id = b.id
-    RETURNING p.id, p.user_id, to_jsonb(b) AS old_data, to_jsonb(p) AS new_data,
-              array_remove(ARRAY[{CHANGED}], NULL) AS changed_fields)
-INSERT INTO audit_logs ({AUDIT_COLUMNS})
-SELECT 'posts', 'UPDATE', id, user_id, old_data, new_data, changed_fields, inet_client_addr() FROM changed;""",
-    "delete": f"""WITH del AS (DELETE FROM posts WHERE user_id = '{BULK}' RETURNING *)
+    "update": _limit_update(f"{TITLE}, {NOW}", MINE),
+    "update_status": _limit_update(f"{STATUS}, {STATUS_TS}, {NOW}", MINE),
+    "delete": f"""WITH del AS (DELETE FROM posts WHERE {MINE} RETURNING *)
 INSERT INTO audit_logs ({AUDIT_COLUMNS})
 SELECT 'posts', 'DELETE', id, user_id, to_jsonb(del), NULL, '{{}}', inet_client_addr() FROM del;""",
+    "update_spread": _limit_update(f"{LARGE}, {NOW}", SAMPLE),
 }
 
-# Untimed checks after each statement: rows of the bulk user, and the audit rows
-# that must exactly mirror them (each audit row's old_data is the previous one's new_data).
-CHECK = {
-    "insert": f"""SELECT 'check', (SELECT count(*) FROM posts WHERE user_id = '{BULK}'),
-    (SELECT count(*) FROM audit_logs WHERE operation = 'INSERT'),
-    (SELECT count(*) FROM posts p JOIN audit_logs a ON a.record_id = p.id AND a.operation = 'INSERT'
-     WHERE p.user_id = '{BULK}' AND a.new_data = to_jsonb(p) AND a.old_data IS NULL);""",
-    "update": f"""SELECT 'check', (SELECT count(*) FROM posts WHERE user_id = '{BULK}' AND title LIKE '%(edited)'),
-    (SELECT count(*) FROM audit_logs WHERE operation = 'UPDATE'),
-    (SELECT count(*) FROM posts p JOIN audit_logs u ON u.record_id = p.id AND u.operation = 'UPDATE'
-     JOIN audit_logs i ON i.record_id = p.id AND i.operation = 'INSERT'
-     WHERE p.user_id = '{BULK}' AND u.new_data = to_jsonb(p) AND u.old_data = i.new_data);""",
-    "delete": f"""SELECT 'check', (SELECT count(*) FROM posts WHERE user_id = '{BULK}') + :rows,
-    (SELECT count(*) FROM audit_logs WHERE operation = 'DELETE'),
-    (SELECT count(*) FROM audit_logs d JOIN audit_logs u ON u.record_id = d.record_id AND u.operation = 'UPDATE'
-     WHERE d.operation = 'DELETE' AND d.old_data = u.new_data AND d.new_data IS NULL);""",
-}
 
-OPS = ("insert", "update", "delete")
+def _check(op):
+    """(rows of the subject, audit rows since :mark, exact audit rows since :mark)."""
+    subject = SAMPLE if op == "update_spread" else MINE
+    if op == "delete":
+        rows = f"(SELECT count(*) FROM posts WHERE {MINE}) + :rows"
+        exact = """(SELECT count(*) FROM audit_logs a WHERE a.id > :mark AND a.operation = 'DELETE'
+                     AND a.new_data IS NULL AND a.old_data = (SELECT b.new_data FROM audit_logs b
+                         WHERE b.record_id = a.record_id AND b.id < a.id ORDER BY b.id DESC LIMIT 1))"""
+    else:
+        rows = f"(SELECT count(*) FROM posts WHERE {subject})"
+        previous = "a.old_data IS NULL" if op == "insert" else """(a.old_data = (SELECT b.new_data
+                         FROM audit_logs b WHERE b.record_id = a.record_id AND b.id < a.id ORDER BY b.id DESC LIMIT 1)
+                         OR (a.old_data ->> 'id' = a.record_id::text AND NOT EXISTS (SELECT 1 FROM audit_logs b
+                             WHERE b.record_id = a.record_id AND b.id < a.id)))"""
+        exact = f"""(SELECT count(*) FROM audit_logs a JOIN posts p ON p.id = a.record_id
+                     WHERE a.id > :mark AND a.operation = '{'INSERT' if op == 'insert' else 'UPDATE'}'
+                     AND a.new_data = to_jsonb(p) AND {previous})"""
+    return f"SELECT 'check', {rows}, (SELECT count(*) FROM audit_logs WHERE id > :mark), {exact};"
+
+
+@dataclass
+class Variant:
+    label: str
+    db: str
+    statements: dict
+    audited: bool
+    unavailable: str = None
+    audit_off: bool = False     # run with the database's audit trigger disabled
 
 
 @dataclass
 class BulkResult:
     rows: int
+    ops: tuple
+    rounds: int
     variants: list
     times: dict = field(default_factory=dict)     # (label, op) -> [ms per round]
     wal: dict = field(default_factory=dict)       # (label, op) -> [bytes per round]
     sizes: dict = field(default_factory=dict)     # (label, op) -> audit log (table, index) bytes after op
+    timed_out: dict = field(default_factory=dict)  # (label, op) -> seconds of the timeout
     errors: list = field(default_factory=list)
     failed_variants: set = field(default_factory=set)
     unavailable: dict = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def _script(statements, audited, rows):
-    parts = ["\\set ON_ERROR_STOP 1", f"\\set rows {rows}"]
-    for op in OPS:
-        parts += [f"\\echo @@ {op}",
-                  "SELECT 'lsn', pg_current_wal_insert_lsn() - '0/0'::pg_lsn;",
-                  "\\timing on", statements[op], "\\timing off",
-                  "SELECT 'lsn', pg_current_wal_insert_lsn() - '0/0'::pg_lsn;",
-                  CHECK[op],
+def _script(v, ops, rows, rnd, timeout_s, skip):
+    parts = ["\\set ON_ERROR_STOP 1", f"\\set rows {rows}", f"\\set round {rnd}"]
+    if v.audit_off:
+        parts.append("ALTER TABLE posts DISABLE TRIGGER posts_audit_trigger;")
+    for op in ops:
+        if op in skip:
+            continue
+        guarded = op == "update_status"
+        parts += [f"\\echo @@ {op}", "SELECT coalesce(max(id), 0) AS mark FROM audit_logs \\gset",
+                  "SELECT 'lsn', pg_current_wal_insert_lsn() - '0/0'::pg_lsn;"]
+        if guarded:
+            parts += [f"SET statement_timeout = '{timeout_s}s';", "\\set ON_ERROR_STOP 0"]
+        parts += ["\\timing on", v.statements[op], "\\timing off"]
+        if guarded:
+            parts += ["\\echo @@error :LAST_ERROR_SQLSTATE", "\\set ON_ERROR_STOP 1", "RESET statement_timeout;"]
+        parts += ["SELECT 'lsn', pg_current_wal_insert_lsn() - '0/0'::pg_lsn;", _check(op),
                   "SELECT 'size', pg_table_size('audit_logs'), pg_indexes_size('audit_logs');"]
+    if v.audit_off:
+        parts.append("ALTER TABLE posts ENABLE TRIGGER posts_audit_trigger;")
     return "\n".join(parts) + "\n"
 
 
 def _parse(out):
-    """-> {op: {'ms': float, 'tag': int, 'wal': int, 'check': (a, b, c), 'size': (t, i)}}"""
+    """-> {op: {'ms', 'tag', 'wal', 'check': (rows, audit, exact), 'size': (t, i), 'error'}}"""
     res, op, lsn = {}, None, []
     for line in out.splitlines():
+        if line.startswith("@@error "):
+            res[op]["error"] = line.split()[1]
+            continue
         if line.startswith("@@ "):
             op = line[3:].strip()
             res[op] = {}
@@ -141,54 +181,77 @@ def _parse(out):
     return res
 
 
-def run_bulk(ctx, rows):
+def _variants(feats, with_audit_off):
+    v = [Variant("floor", "bench_floor", FLOOR, False),
+         Variant("limit", "bench_limit", LIMIT, True),
+         Variant("reference", "bench_reference", TRIGGERED, True),
+         Variant("chronicle 1.0", "bench_chronicle10", TRIGGERED, True, feats.get("audit_1.0")),
+         Variant("chronicle", "bench_chronicle", TRIGGERED, True, feats.get("audit")),
+         Variant("chronicle stmt", "bench_chronicle_stmt", TRIGGERED, True, feats.get("statement_mode"))]
+    if with_audit_off:
+        v += [Variant("reference, audit off", "bench_reference", TRIGGERED, False, None, True),
+              Variant("chronicle 1.0, audit off", "bench_chronicle10", TRIGGERED, False, feats.get("audit_1.0"), True),
+              Variant("chronicle, audit off", "bench_chronicle", TRIGGERED, False, feats.get("audit"), True)]
+    return v
+
+
+def run_bulk(ctx, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows=None):
+    """Runs the bulk statements ops for every variant, rounds times (after one warm-up round)."""
     cl = ctx.cluster
-    feats = ctx.setup.chronicle_features
-    variants = [("floor", "bench_floor", FLOOR, False, None),
-                ("limit", "bench_limit", LIMIT, True, None),
-                ("reference", "bench_reference", TRIGGERED, True, None),
-                ("chronicle 1.0", "bench_chronicle10", TRIGGERED, True, feats.get("audit_1.0")),
-                ("chronicle", "bench_chronicle", TRIGGERED, True, feats.get("audit")),
-                ("chronicle stmt", "bench_chronicle_stmt", TRIGGERED, True, feats.get("statement_mode"))]
-    res = BulkResult(rows=rows, variants=[v[0] for v in variants])
+    variants = _variants(ctx.setup.chronicle_features, with_audit_off)
+    res = BulkResult(rows=rows, ops=tuple(ops), rounds=rounds, variants=[v.label for v in variants])
     started = time.time()
-    for label, _, _, _, na in variants:
-        if na:
-            res.unavailable[label] = na
-    live = [v for v in variants if not v[4]]
-    for _, db, _, _, _ in live:
+    for v in variants:
+        if v.unavailable:
+            res.unavailable[v.label] = v.unavailable
+    live = [v for v in variants if not v.unavailable]
+    for db in sorted({v.db for v in live}):
         cl.psql(db, "TRUNCATE audit_logs; VACUUM (ANALYZE) posts", timeout=1800)
     cl.psql("postgres", "CHECKPOINT", timeout=1800)
-    # One unmeasured round first (caches, trigger and plan caches), then the measured ones.
-    for rnd in range(ctx.bulk_rounds + 1):
-        for label, db, statements, audited, _ in live:
-            if label in res.failed_variants:
+    for rnd in range(rounds + 1):
+        n = rows if rnd else (warmup_rows or rows)
+        for v in live:
+            if v.label in res.failed_variants:
                 continue
+            v_ops = [op for op in ops if not (v.audit_off and op == "update_status")]
+            skip = {op for (label, op) in res.timed_out if label == v.label}
             try:
-                cl.psql(db, "TRUNCATE audit_logs")
-                out = cl.psql(db, _script(statements, audited, rows), quiet=False,
-                              options="-c synchronous_commit=off", timeout=3600)
+                cl.psql(v.db, "TRUNCATE audit_logs")
+                try:
+                    out = cl.psql(v.db, _script(v, v_ops, n, rnd, timeout_s, skip), quiet=False,
+                                  options="-c synchronous_commit=off", timeout=3600)
+                finally:
+                    if v.audit_off:
+                        cl.psql(v.db, "ALTER TABLE posts ENABLE TRIGGER posts_audit_trigger")
                 parsed = _parse(out)
-                for op in OPS:
+                for op in v_ops:
+                    if op in skip:
+                        continue
                     p = parsed.get(op, {})
-                    if p.get("tag") != rows:
-                        raise CheckFailed(f"{op} changed {p.get('tag')} rows, expected {rows}")
-                    posts_rows, audit_rows, exact = p["check"]
-                    if posts_rows != rows:
-                        raise CheckFailed(f"{op}: {posts_rows} rows of the bulk user, expected {rows}")
-                    want = rows if audited else 0
+                    if p.get("error") == "57014":      # statement_timeout: a finding, not a failure
+                        res.timed_out[(v.label, op)] = timeout_s
+                        ctx.log(f"  bulk round {rnd}: {v.label}: {op} exceeded {timeout_s} s")
+                        continue
+                    if p.get("error") not in (None, "00000"):
+                        raise CheckFailed(f"{op} failed with SQLSTATE {p['error']}")
+                    if p.get("tag") != n:
+                        raise CheckFailed(f"{op} changed {p.get('tag')} rows, expected {n}")
+                    subject_rows, audit_rows, exact = p["check"]
+                    if subject_rows != n:
+                        raise CheckFailed(f"{op}: {subject_rows} rows of the subject, expected {n}")
+                    want = n if v.audited else 0
                     if audit_rows != want or exact != want:
                         raise CheckFailed(f"{op}: {audit_rows} audit rows, {exact} exact, expected {want}")
                     if rnd > 0:
-                        res.times.setdefault((label, op), []).append(p["ms"])
-                        res.wal.setdefault((label, op), []).append(p["wal"])
-                        if audited:
-                            res.sizes[(label, op)] = p["size"]
+                        res.times.setdefault((v.label, op), []).append(p["ms"])
+                        res.wal.setdefault((v.label, op), []).append(p["wal"])
+                        if v.audited:
+                            res.sizes[(v.label, op)] = p["size"]
                 if rnd > 0:
-                    ctx.log(f"  bulk round {rnd}: {label:<15} " + "  ".join(
-                        f"{op} {parsed[op]['ms']:9.1f} ms" for op in OPS))
+                    ctx.log(f"  bulk round {rnd}: {v.label:<24} " + "  ".join(
+                        f"{op} {parsed[op]['ms']:8.1f} ms" for op in v_ops if "ms" in parsed.get(op, {})))
             except (CheckFailed, RuntimeError) as e:
-                res.failed_variants.add(label)
-                res.errors.append(f"{label} (bulk round {rnd}): {e}")
+                res.failed_variants.add(v.label)
+                res.errors.append(f"{v.label} (bulk {'/'.join(ops)}, round {rnd}): {e}")
     res.seconds = time.time() - started
     return res

@@ -173,7 +173,10 @@ def run_case(ctx, case):
         before = checks.snapshot(cl, v.db, facts)
         r = pgbench.run(cl, v.db, os.path.join(scripts, v.script), ctx.logdir, tag, sync,
                         clients=case.clients, defines=_defines(v, facts, ctx.cursors), **how)
-        checks.after_run(cl, v, case.kind, facts, before, r)
+        after = checks.after_snapshot(cl, v.db, facts, case.kind, before, r.transactions)
+        r.wal_bytes = after["lsn"] - before["lsn"]
+        r.wal_fpi_bytes = pgbench.fpi_bytes(cl, before["lsn_text"], after["lsn_text"])
+        checks.after_run(v, case.kind, before, after, r)
         return r
 
     for sync in ctx.syncs_for(case):

@@ -12,37 +12,67 @@ from .cluster import CheckFailed
 from .databases import WRITER
 
 
-def snapshot(cluster, db, facts):
+def _snapshot_sql(facts):
     view = f"(SELECT view_count || '/' || updated_at FROM posts WHERE id = '{facts.view_post}')" \
         if facts.view_post else "NULL"
-    row = cluster.rows(db, f"""
-        SELECT s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
+    return f"""SELECT 'snap', s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
                (SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.ts_items'::regclass),
                (SELECT coalesce(max(id), 0) FROM audit_logs), {view}, now()
-        FROM pg_stat_user_tables s WHERE s.relid = 'public.posts'::regclass""")[0]
-    return {"ins": int(row[0]), "upd": int(row[1]), "del": int(row[2]), "ts_upd": int(row[3]),
-            "audit_max": int(row[4]), "views": int(row[5].split("/")[0]) if row[5] else None,
-            "view_updated_at": row[5].split("/", 1)[1] if row[5] else None, "now": row[6]}
+        FROM pg_stat_user_tables s WHERE s.relid = 'public.posts'::regclass;"""
 
 
-def _wait_counter(cluster, db, facts, key, target):
-    """Backends flush their statistics when they exit, just after pgbench does: poll."""
+def _parse_snapshot(row):
+    return {"ins": int(row[1]), "upd": int(row[2]), "del": int(row[3]), "ts_upd": int(row[4]),
+            "audit_max": int(row[5]), "views": int(row[6].split("/")[0]) if row[6] else None,
+            "view_updated_at": row[6].split("/", 1)[1] if row[6] else None, "now": row[7]}
+
+
+def _rows_by_tag(cluster, db, sql):
+    out = {}
+    for row in cluster.rows(db, sql):
+        out.setdefault(row[0], row)
+    return out
+
+
+LSN_SQL = "SELECT 'lsn', pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn() - '0/0'::pg_lsn;"
+
+
+def snapshot(cluster, db, facts):
+    """Counters, audit position and WAL position before a run (one psql call)."""
+    rows = _rows_by_tag(cluster, db, LSN_SQL + _snapshot_sql(facts))
+    snap = _parse_snapshot(rows["snap"])
+    snap["lsn_text"], snap["lsn"] = rows["lsn"][1], int(float(rows["lsn"][2]))
+    return snap
+
+
+def after_snapshot(cluster, db, facts, kind, before, tx):
+    """The same after a run: the WAL position first, then a synchronous commit (so that
+    pg_waldump finds every record on disk), counters, and the audit rows written since."""
+    ops = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "increment": "UPDATE"}
+    extra = f"""SELECT 'audit', count(*) FILTER (WHERE table_name = 'posts' AND operation = '{ops.get(kind, "")}'),
+               count(*) FROM audit_logs WHERE id > {before['audit_max']};
+        SELECT 'ts', count(*) FROM ts_items WHERE updated_at >= '{before['now']}';"""
+    key = COUNTER.get(kind)
+    rows = _rows_by_tag(cluster, db, LSN_SQL + "SELECT 'flush', pg_current_xact_id();" + _snapshot_sql(facts) + extra)
+    snap = _parse_snapshot(rows["snap"])
     deadline = time.time() + 15
-    while True:
-        now = snapshot(cluster, db, facts)
-        if now[key] >= target or time.time() > deadline:
-            return now
-        time.sleep(0.1)
+    # Backends flush their statistics when they exit, just after pgbench does: poll.
+    while key and snap[key] < before[key] + tx and time.time() < deadline:
+        time.sleep(0.05)
+        snap = _parse_snapshot(_rows_by_tag(cluster, db, _snapshot_sql(facts))["snap"])
+    snap["lsn_text"], snap["lsn"] = rows["lsn"][1], int(float(rows["lsn"][2]))
+    snap["audit_op"], snap["audit_all"] = int(rows["audit"][1]), int(rows["audit"][2])
+    snap["ts_moved"] = int(rows["ts"][1])
+    return snap
 
 
 COUNTER = {"insert": "ins", "update": "upd", "delete": "del", "increment": "upd", "ts": "ts_upd"}
 AUDIT_OP = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "increment": "UPDATE"}
 
 
-def after_run(cluster, variant, kind, facts, before, result):
+def after_run(variant, kind, before, after, result):
     """Raises CheckFailed unless the run did exactly one change per transaction."""
     tx = result.transactions
-    db = variant.db
     if result.failed:
         raise CheckFailed(f"{result.failed} failed transactions")
     if tx <= 0:
@@ -50,19 +80,14 @@ def after_run(cluster, variant, kind, facts, before, result):
     if kind == "read":
         return
     key = COUNTER[kind]
-    after = _wait_counter(cluster, db, facts, key, before[key] + tx)
     if after[key] - before[key] != tx:
         raise CheckFailed(f"{after[key] - before[key]} rows changed by {tx} transactions ({key})")
     if variant.audited:
-        n = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']} "
-                                  f"AND table_name = 'posts' AND operation = '{AUDIT_OP[kind]}'"))
-        total = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']}"))
-        if n != tx or total != tx:
-            raise CheckFailed(f"{n} {AUDIT_OP[kind]} audit rows ({total} in all) for {tx} changed rows")
-    elif kind != "ts":
-        total = int(cluster.value(db, f"SELECT count(*) FROM audit_logs WHERE id > {before['audit_max']}"))
-        if total:
-            raise CheckFailed(f"{total} audit rows written by an unaudited variant")
+        if after["audit_op"] != tx or after["audit_all"] != tx:
+            raise CheckFailed(f"{after['audit_op']} {AUDIT_OP[kind]} audit rows ({after['audit_all']} in all) "
+                              f"for {tx} changed rows")
+    elif kind != "ts" and after["audit_all"]:
+        raise CheckFailed(f"{after['audit_all']} audit rows written by an unaudited variant")
     if kind == "increment":
         if after["views"] - before["views"] != tx:
             raise CheckFailed(f"view_count moved by {after['views'] - before['views']} for {tx} committed calls")
@@ -72,7 +97,7 @@ def after_run(cluster, variant, kind, facts, before, result):
             raise CheckFailed(f"updated_at {'moved' if moved else 'did not move'} on a view count "
                               f"({'audited' if variant.audited else 'unaudited'} variant)")
     if kind == "ts":
-        moved = int(cluster.value(db, f"SELECT count(*) FROM ts_items WHERE updated_at >= '{before['now']}'"))
+        moved = after["ts_moved"]
         if variant.maintains_ts and not 0 < moved <= tx:
             raise CheckFailed(f"updated_at moved on {moved} rows for {tx} updates")
         if not variant.maintains_ts and moved:

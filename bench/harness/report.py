@@ -58,31 +58,36 @@ def bulk_ms(bulk, label, op):
     return median(bulk.times.get((label, op), []))
 
 
-def bulk_per_row_above_floor(bulk, label, op):
-    """Median over rounds of (t_variant - t_floor) / rows, in microseconds."""
-    a, f = bulk.times.get((label, op)), bulk.times.get(("floor", op))
+def bulk_diff_per_row(bulk, label, base, op):
+    """Median over rounds of (t_label - t_base) / rows, in microseconds per row."""
+    a, f = bulk.times.get((label, op)), bulk.times.get((base, op))
     if not a or not f:
         return None
     return median([(x - y) * 1000.0 / bulk.rows for x, y in zip(a, f)])
 
 
-def bulk_overhead_ratio(bulk, a, b, op):
-    ta, tb, tf = bulk.times.get((a, op)), bulk.times.get((b, op)), bulk.times.get(("floor", op))
-    if not ta or not tb or not tf:
+def bulk_overhead_ratio(bulk, a, b, op, base_a="floor", base_b="floor"):
+    """Median over rounds of (t_a - t_base_a) / (t_b - t_base_b)."""
+    ta, tb = bulk.times.get((a, op)), bulk.times.get((b, op))
+    fa, fb = bulk.times.get((base_a, op)), bulk.times.get((base_b, op))
+    if not ta or not tb or not fa or not fb:
         return None
-    return median([(x - z) / (y - z) for x, y, z in zip(ta, tb, tf) if y - z > 0])
+    return median([(x - z) / (y - w) for x, y, z, w in zip(ta, tb, fa, fb) if y - w > 0])
+
+
+def audit_off_twin(bulk, label):
+    twin = f"{label}, audit off"
+    return twin if twin in bulk.variants and twin not in bulk.unavailable else None
 
 
 def bulk_audit_bytes(bulk, label, op):
     """Audit log (table, index) bytes per row written by op (deltas of the cumulative sizes)."""
-    order = ["insert", "update", "delete"]
     cur = bulk.sizes.get((label, op))
     if not cur:
         return None
-    i = order.index(op)
-    prev = bulk.sizes.get((label, order[i - 1])) if i else (0, 0)
-    if prev is None:
-        return None
+    prev = (0, 0)
+    for o in bulk.ops[:bulk.ops.index(op)]:
+        prev = bulk.sizes.get((label, o), prev)
     return ((cur[0] - prev[0]) / bulk.rows, (cur[1] - prev[1]) / bulk.rows)
 
 
@@ -92,7 +97,7 @@ COLORS = {"floor": "#9e9e9e", "limit": "#64b5f6", "reference": "#e65100", "modda
           "chronicle": "#2e7d32", "chronicle 1.0": "#c0ca33", "chronicle stmt": "#81c784", "chronicle keyset": "#00897b"}
 
 
-def _write_chart(path, case_results, bulk, scratch):
+def _write_chart(path, case_results, bulks, scratch):
     """A 2x2 PNG: relative write throughput (sync off / on), read calls/s, bulk cost per row."""
     files = {}
     for sync in ("off", "on"):
@@ -126,12 +131,13 @@ def _write_chart(path, case_results, bulk, scratch):
         fh.write("\n".join(lines or ['"none" - - -']) + "\n")
     bulk_cols = ["limit", "reference", "chronicle 1.0", "chronicle", "chronicle stmt"]
     lines = []
-    for op in ("insert", "update", "delete"):
-        vals = []
-        for col in bulk_cols:
-            v = bulk_per_row_above_floor(bulk, col, op) if bulk else None
-            vals.append(f"{v:.3f}" if v is not None else "-")
-        lines.append(f'"{op}" ' + " ".join(vals))
+    for bulk in bulks:
+        for op in bulk.ops:
+            vals = []
+            for col in bulk_cols:
+                v = bulk_diff_per_row(bulk, col, "floor", op)
+                vals.append(f"{v:.3f}" if v is not None else "-")
+            lines.append(f'"{op.replace("_", " ")}" ' + " ".join(vals))
     files["bulk"] = os.path.join(scratch, "bulk.dat")
     with open(files["bulk"], "w") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -194,7 +200,7 @@ set multiplot layout {(len(panels) + 1) // 2},2 title 'chronicle vs the PL/pgSQL
     return True
 
 
-def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
+def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
     os.makedirs(out_dir, exist_ok=True)
     md = []
     w = md.append
@@ -216,7 +222,7 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
       "audit mode; **moddatetime**: contrib's trigger (updated_at case only).")
     w("")
     failures = [("setup", e) for e in env_info.get("errors", [])] + [(cr.case.key, e) for cr in case_results for e in cr.errors] + \
-               ([("bulk", e) for e in bulk.errors] if bulk else [])
+               [("bulk", e) for bulk in bulks for e in bulk.errors]
     if failures:
         w("## FAILED CHECKS")
         w("")
@@ -243,21 +249,31 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
                 o = overhead_ratio(cr, sync, a, "reference") if (a, "reference") in cr.case.overhead else None
                 cells.append(ratio_fmt(o).replace("x", "") if o is not None else "–")
             w(f"| {cr.case.title} ({a}) | " + " | ".join(cells) + " |")
-    if bulk:
+    for bulk in bulks:
         for a in ("chronicle 1.0", "chronicle", "chronicle stmt"):
             if a in bulk.unavailable or a not in bulk.variants:
                 continue
-            cells = [ratio_fmt(bulk_overhead_ratio(bulk, a, "reference", op)).replace("x", "")
-                     for op in ("insert", "update", "delete")]
-            w(f"| bulk {bulk.rows:,} rows ({a}): cost per row above floor vs reference, "
-              f"insert / update / delete | {' / '.join(cells)} | | | |")
+            cells = []
+            for op in bulk.ops:
+                r = bulk_overhead_ratio(bulk, a, "reference", op)
+                cells.append(f"{op.replace('_', ' ')} {'> timeout' if (a, op) in bulk.timed_out else ('–' if r is None else f'{r:.2f}')}")
+            w(f"| bulk, {bulk.rows:,} rows per statement ({a}): cost per row above floor / reference's | "
+              f"{', '.join(cells)} | | | |")
+            twin, ref_twin = audit_off_twin(bulk, a), audit_off_twin(bulk, "reference")
+            if twin and ref_twin:
+                cells = []
+                for op in bulk.ops:
+                    r = bulk_overhead_ratio(bulk, a, "reference", op, twin, ref_twin)
+                    if r is not None:
+                        cells.append(f"{op.replace('_', ' ')} {r:.2f}")
+                w(f"| bulk ({a}): audit trigger alone (with - without it) / reference's | {', '.join(cells)} | | | |")
     na = sorted({(v.label, v.unavailable) for cr in case_results for v in cr.case.variants if v.unavailable})
     if na:
         w("")
         w("Not measured: " + "; ".join(f"{label}: {why}" for label, why in na) + ".")
     w("")
     chart_path = os.path.join(out_dir, "results.png")
-    if chart and _write_chart(chart_path, case_results, bulk, ctx.workdir):
+    if chart and _write_chart(chart_path, case_results, bulks, ctx.workdir):
         w("![throughput per variant per case](results.png)")
         w("")
     w("## Cases")
@@ -313,34 +329,8 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
             w("Audit log growth per audited change: " + "; ".join(
                 f"{label}: {t:,.0f} B table + {i:,.0f} B indexes ({n:,} rows)"
                 for label, (t, i, n) in cr.audit_bytes.items()) + ".")
-    if bulk:
-        w("")
-        w(f"### Bulk statements: {bulk.rows:,} rows per statement")
-        w("")
-        w(f"INSERT ... SELECT of {bulk.rows:,} posts, UPDATE of those rows (title and status), DELETE of them; "
-          f"one session per variant and round, synchronous_commit = off (one commit per statement: the "
-          f"setting changes nothing measurable here), audit_logs emptied before each round; "
-          f"{ctx.bulk_rounds} measured round{'s' if ctx.bulk_rounds > 1 else ''} after one unmeasured round, {bulk.seconds:.0f} s in all.")
-        w("")
-        w("| variant | statement | ms (median) | us/row | us/row above floor | cost above floor / reference's "
-          "| WAL B/row | audit table B/row | audit index B/row |")
-        w("|---|---|---|---|---|---|---|---|---|")
-        for label in bulk.variants:
-            if label in bulk.unavailable:
-                w(f"| {label} | all | {bulk.unavailable[label]} | | | | | | |")
-                continue
-            for op in ("insert", "update", "delete"):
-                ms = bulk_ms(bulk, label, op)
-                if ms is None:
-                    w(f"| {label} | {op} | FAILED | | | | | | |")
-                    continue
-                above = bulk_per_row_above_floor(bulk, label, op) if label != "floor" else None
-                orat = bulk_overhead_ratio(bulk, label, "reference", op) if label not in ("floor", "reference") else None
-                wal = median(bulk.wal.get((label, op), []))
-                ab = bulk_audit_bytes(bulk, label, op)
-                w(f"| {label} | {op} | {fmt(ms, 1)} | {fmt(ms * 1000 / bulk.rows, 2)} | {fmt(above, 2)} | "
-                  f"{'–' if orat is None else f'{orat:.2f}'} | {fmt(wal / bulk.rows if wal else None)} | "
-                  f"{fmt(ab[0] if ab else None)} | {fmt(ab[1] if ab else None)} |")
+    for bulk in bulks:
+        _bulk_section(w, ctx, bulk)
     w("")
     w("## Settings")
     w("")
@@ -361,3 +351,55 @@ def write(out_dir, ctx, case_results, bulk, env_info, chart=True):
     w("")
     with open(os.path.join(out_dir, "RESULTS.md"), "w") as fh:
         fh.write("\n".join(md))
+
+
+BULK_TEXT = {
+    "insert": "INSERT ... SELECT of N posts for one user",
+    "update": "UPDATE of their titles",
+    "update_status": "UPDATE of their titles and statuses (published <-> archived/draft)",
+    "delete": "DELETE of them",
+    "update_spread": "UPDATE of the titles of N existing posts spread over the whole table (a large bulk UPDATE)",
+}
+
+
+def _bulk_section(w, ctx, bulk):
+    w("")
+    w(f"### Bulk statements: {', '.join(o.replace('_', ' ') for o in bulk.ops)}, {bulk.rows:,} rows per statement")
+    w("")
+    w("; ".join(BULK_TEXT[o] for o in bulk.ops) + f". N = {bulk.rows:,}. One psql session per variant and round, "
+      "synchronous_commit = off (one commit per statement: the setting changes nothing measurable here), "
+      f"audit_logs emptied before each round; {bulk.rounds} measured round{'s' if bulk.rounds > 1 else ''} "
+      f"after one unmeasured round, {bulk.seconds:.0f} s in all. Each statement is checked: exactly N rows, and "
+      "where audited N exact audit rows. \"audit off\": the same database with its audit trigger disabled, so "
+      "that *with - without* is the audit trigger's own cost.")
+    w("")
+    w("| variant | statement | ms (median) | us/row | us/row above floor | above floor / reference's "
+      "| audit trigger us/row | audit trigger / reference's | WAL B/row | audit table B/row | audit index B/row |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    for label in bulk.variants:
+        if label in bulk.unavailable:
+            w(f"| {label} | all | {bulk.unavailable[label]} | | | | | | | | |")
+            continue
+        for op in bulk.ops:
+            if (label, op) in bulk.timed_out:
+                w(f"| {label} | {op} | > {bulk.timed_out[(label, op)] * 1000:,} (statement_timeout) | | | | | | | | |")
+                continue
+            ms = bulk_ms(bulk, label, op)
+            if ms is None:
+                if label.endswith("audit off") and op == "update_status":
+                    continue
+                w(f"| {label} | {op} | {'FAILED' if label in bulk.failed_variants else '–'} | | | | | | | | |")
+                continue
+            above = bulk_diff_per_row(bulk, label, "floor", op) if label != "floor" else None
+            orat = bulk_overhead_ratio(bulk, label, "reference", op) \
+                if label not in ("floor", "reference") and not label.endswith("audit off") else None
+            twin, ref_twin = audit_off_twin(bulk, label), audit_off_twin(bulk, "reference")
+            own = bulk_diff_per_row(bulk, label, twin, op) if twin else None
+            own_ratio = bulk_overhead_ratio(bulk, label, "reference", op, twin, ref_twin) \
+                if twin and ref_twin and label != "reference" else None
+            wal = median(bulk.wal.get((label, op), []))
+            ab = bulk_audit_bytes(bulk, label, op)
+            w(f"| {label} | {op} | {fmt(ms, 1)} | {fmt(ms * 1000 / bulk.rows, 2)} | {fmt(above, 2)} | "
+              f"{'–' if orat is None else f'{orat:.2f}'} | {fmt(own, 2)} | "
+              f"{'–' if own_ratio is None else f'{own_ratio:.2f}'} | {fmt(wal / bulk.rows if wal else None)} | "
+              f"{fmt(ab[0] if ab else None)} | {fmt(ab[1] if ab else None)} |")
