@@ -68,10 +68,20 @@ POST_COLUMNS = "id, user_id, title, content, status, published_at, view_count, c
 
 
 def _copy_data(cluster, src, dst):
-    """Copies users and posts from src to dst (binary COPY, triggers off: session_replication_role)."""
+    """Copies users and posts from src to dst (binary COPY, triggers off: session_replication_role),
+    in src's physical order, so that every database has the same heap layout.
+    The posts indexes that back no constraint are dropped first and built again afterwards,
+    with the same names and definitions: one sorted build each instead of a million inserts."""
+    indexes = cluster.rows(dst, """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid), coalesce(obj_description(i.indexrelid, 'pg_class'), '')
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = 'public.posts'::regclass
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)""")
+    for name, _, _ in indexes:
+        cluster.psql(dst, f'DROP INDEX public."{name}"')
     for table, cols in (("users", USER_COLUMNS), ("posts", POST_COLUMNS)):
         out = subprocess.Popen([cluster.bin("psql"), "-X", "-q", "-d", src, "-c",
-                                f"COPY (SELECT {cols} FROM {table} ORDER BY id) TO STDOUT (FORMAT binary)"],
+                                f"COPY {table} ({cols}) TO STDOUT (FORMAT binary)"],
                                stdout=subprocess.PIPE, env=cluster.env)
         env = dict(cluster.env, PGOPTIONS="-c session_replication_role=replica")
         p = subprocess.run([cluster.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst, "-c",
@@ -80,6 +90,11 @@ def _copy_data(cluster, src, dst):
         out.stdout.close()
         if out.wait(timeout=60) != 0 or p.returncode != 0:
             raise RuntimeError(f"copying {table} from {src} to {dst} failed: {p.stderr.strip()}")
+    for name, definition, comment in indexes:
+        sql = f"SET maintenance_work_mem = '256MB'; {definition};"
+        if comment:
+            sql += f" COMMENT ON INDEX public.\"{name}\" IS '{comment.replace(chr(39), chr(39) * 2)}';"
+        cluster.psql(dst, sql, timeout=3600)
 
 
 def _common(cluster, db, bench_dir, sizes):
