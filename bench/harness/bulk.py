@@ -10,8 +10,8 @@ previous audit row). (t_variant - t_floor) / N is the triggers' cost per row; th
 "audit off" variants (the same database, its audit trigger disabled) isolate the audit
 trigger: t_variant - t_audit_off.
 
-Large UPDATE (update_spread): an UPDATE of the titles of N existing posts spread over the
-whole table (the first N of bench_keys), once per round and variant.
+Large UPDATE (update_large): an UPDATE of the titles of N existing posts (N posts of the
+heaviest user, in physical order, listed in bench_large), once per round and variant.
 """
 import re
 import time
@@ -25,7 +25,7 @@ AUDIT_COLUMNS = "table_name, operation, record_id, user_id, old_data, new_data, 
 COLUMNS = ("id", "user_id", "title", "content", "status", "published_at", "view_count", "created_at", "updated_at")
 CHANGED = ", ".join(f"CASE WHEN b.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in COLUMNS)
 MINE = f"user_id = '{BULK}'"
-SAMPLE = "id IN (SELECT k.id FROM bench_keys k WHERE k.n <= :rows)"
+SAMPLE = "id IN (SELECT l.id FROM bench_large l ORDER BY l.id LIMIT :rows)"
 
 
 def _limit_update(set_clause, where):
@@ -55,7 +55,7 @@ FROM generate_series(1, :rows) g;""",
     "update": f"UPDATE posts p SET {TITLE}, {NOW} WHERE p.{MINE};",
     "update_status": f"UPDATE posts p SET {STATUS}, {STATUS_TS}, {NOW} WHERE p.{MINE};",
     "delete": f"DELETE FROM posts WHERE {MINE};",
-    "update_spread": f"UPDATE posts p SET {LARGE}, {NOW} WHERE p.{SAMPLE};",
+    "update_large": f"UPDATE posts p SET {LARGE}, {NOW} WHERE p.{SAMPLE};",
 }
 TRIGGERED = {
     "insert": f"""INSERT INTO posts (user_id, title, content, status)
@@ -64,7 +64,7 @@ FROM generate_series(1, :rows) g;""",
     "update": f"UPDATE posts p SET {TITLE} WHERE p.{MINE};",
     "update_status": f"UPDATE posts p SET {STATUS} WHERE p.{MINE};",
     "delete": FLOOR["delete"],
-    "update_spread": f"UPDATE posts p SET {LARGE} WHERE p.{SAMPLE};",
+    "update_large": f"UPDATE posts p SET {LARGE} WHERE p.{SAMPLE};",
 }
 LIMIT = {
     "insert": f"""WITH ins AS (
@@ -77,13 +77,13 @@ SELECT 'posts', 'INSERT', id, user_id, NULL, to_jsonb(ins), '{{}}', inet_client_
     "delete": f"""WITH del AS (DELETE FROM posts WHERE {MINE} RETURNING *)
 INSERT INTO audit_logs ({AUDIT_COLUMNS})
 SELECT 'posts', 'DELETE', id, user_id, to_jsonb(del), NULL, '{{}}', inet_client_addr() FROM del;""",
-    "update_spread": _limit_update(f"{LARGE}, {NOW}", SAMPLE),
+    "update_large": _limit_update(f"{LARGE}, {NOW}", SAMPLE),
 }
 
 
 def _check(op):
     """(rows of the subject, audit rows since :mark, exact audit rows since :mark)."""
-    subject = SAMPLE if op == "update_spread" else MINE
+    subject = SAMPLE if op == "update_large" else MINE
     if op == "delete":
         rows = f"(SELECT count(*) FROM posts WHERE {MINE}) + :rows"
         exact = """(SELECT count(*) FROM audit_logs a WHERE a.id > :mark AND a.operation = 'DELETE'
@@ -181,13 +181,15 @@ def _parse(out):
     return res
 
 
-def _variants(feats, with_audit_off):
+def _variants(feats, with_audit_off, labels=None):
     v = [Variant("floor", "bench_floor", FLOOR, False),
          Variant("limit", "bench_limit", LIMIT, True),
          Variant("reference", "bench_reference", TRIGGERED, True),
          Variant("chronicle 1.0", "bench_chronicle10", TRIGGERED, True, feats.get("audit_1.0")),
          Variant("chronicle", "bench_chronicle", TRIGGERED, True, feats.get("audit")),
          Variant("chronicle stmt", "bench_chronicle_stmt", TRIGGERED, True, feats.get("statement_mode"))]
+    if labels:
+        v = [x for x in v if x.label in labels]
     if with_audit_off:
         v += [Variant("reference, audit off", "bench_reference", TRIGGERED, False, None, True),
               Variant("chronicle 1.0, audit off", "bench_chronicle10", TRIGGERED, False, feats.get("audit_1.0"), True),
@@ -195,10 +197,10 @@ def _variants(feats, with_audit_off):
     return v
 
 
-def run_bulk(ctx, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows=None):
+def run_bulk(ctx, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows=None, labels=None):
     """Runs the bulk statements ops for every variant, rounds times (after one warm-up round)."""
     cl = ctx.cluster
-    variants = _variants(ctx.setup.chronicle_features, with_audit_off)
+    variants = _variants(ctx.setup.chronicle_features, with_audit_off, labels)
     res = BulkResult(rows=rows, ops=tuple(ops), rounds=rounds, variants=[v.label for v in variants])
     started = time.time()
     for v in variants:
@@ -207,6 +209,11 @@ def run_bulk(ctx, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows
     live = [v for v in variants if not v.unavailable]
     for db in sorted({v.db for v in live}):
         cl.psql(db, "TRUNCATE audit_logs; VACUUM (ANALYZE) posts", timeout=1800)
+        if "update_large" in ops:
+            heavy = ctx.setup.facts[db].big_user
+            cl.psql(db, f"""DROP TABLE IF EXISTS bench_large;
+                CREATE TABLE bench_large AS SELECT id FROM posts WHERE user_id = '{heavy}' ORDER BY ctid LIMIT {rows};
+                ALTER TABLE bench_large ADD PRIMARY KEY (id); ANALYZE bench_large""")
     cl.psql("postgres", "CHECKPOINT", timeout=1800)
     for rnd in range(rounds + 1):
         n = rows if rnd else (warmup_rows or rows)
