@@ -83,10 +83,20 @@ if [[ ${#reads[@]} -eq 0 ]]; then
 else
   for r in "${reads[@]}"; do
     fn=$(sed 's/.*FROM \([a-z_]*\)(.*/\1/' <<<"$r")
+    [[ " ${seen_fns:-} " == *" $fn "* ]] && fn="${fn}_with_defaults"
+    seen_fns="${seen_fns:-} $fn"
     a=$(ppsql -c "$r" 2>&1); b=$(spsql -c "$r" 2>&1)
     if [[ "$a" == "$b" && -n "$b" && "$b" != *ERROR* ]]; then pass "replication.standby.read_function.$fn"
     else fail "replication.standby.read_function.$fn" "primary '${a:0:80}' standby '${b:0:120}'"; fi
   done
+fi
+# A cursor issued by the primary pages on the standby (same secret, same page).
+if [[ $(ppsql -c "SELECT count(*) FROM pg_proc WHERE proname = 'get_user_posts_keyset'") != 0 ]]; then
+  cur=$(ppsql -c "SELECT next_cursor FROM get_user_posts_keyset('$uid', NULL, 2) LIMIT 1")
+  a=$(ppsql -c "SELECT * FROM get_user_posts_keyset('$uid', NULL, 2, '$cur')" 2>&1)
+  b=$(spsql -c "SELECT * FROM get_user_posts_keyset('$uid', NULL, 2, '$cur')" 2>&1)
+  if [[ -n "$cur" && "$a" == "$b" && -n "$b" && "$b" != *ERROR* ]]; then pass replication.standby.primary_cursor_pages_on_standby
+  else fail replication.standby.primary_cursor_pages_on_standby "primary '${a:0:80}' standby '${b:0:120}'"; fi
 fi
 # Write functions fail with 25006 and say why.
 pid=$(ppsql -c "SELECT id FROM posts WHERE status = 'published' ORDER BY id LIMIT 1")
