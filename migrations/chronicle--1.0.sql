@@ -228,28 +228,54 @@ CREATE INDEX idx_posts_published_popular ON @extschema@.posts (published_at DESC
     INCLUDE (view_count, id, user_id, title)
     WHERE status::text OPERATOR(pg_catalog.=) 'published'::text;
 
--- post_counts: the number of posts per (user_id, status), kept exact by the
--- triggers below in the same transaction as every write to posts, so that
--- get_user_posts' total_count is a primary-key lookup instead of a count of
--- every matching row. Concurrent writers for one (user_id, status) serialize on
--- its row (like any counter); within one statement rows are locked in key
--- order. Nobody but the extension's owner may write or read it: the trigger
--- functions write it as its owner, get_user_posts reads it as its owner.
--- It is dumped with the posts it counts (restores run with triggers disabled).
-CREATE TABLE @extschema@.post_counts (
+-- post_counts: the number of posts per (user_id, status), exact in every
+-- snapshot, so that get_user_posts' total_count is two index lookups instead
+-- of a count of every matching row. It is kept without long-held row locks, so
+-- that writers that share no post never wait for (or deadlock with) each other:
+--   * every write to posts appends signed deltas to post_count_deltas (an
+--     insert conflicts with nothing), in the writing transaction;
+--   * the writer then folds the deltas of that (user_id, status) into
+--     post_count_totals, if it gets the pair's advisory lock without waiting
+--     (pg_try_advisory_xact_lock) and runs under READ COMMITTED; otherwise the
+--     next writer of the pair folds them. Only the lock holder touches the
+--     pair's totals row or deletes its deltas, so no writer ever waits there.
+--   * post_counts (a view, owner only) = totals + deltas not folded yet: exact
+--     in any snapshot, as a fold moves deltas into totals atomically.
+-- The tables are written by the triggers below as their owner and are dumped
+-- with the posts they count (restores run with triggers disabled).
+CREATE TABLE @extschema@.post_count_totals (
     user_id UUID NOT NULL,
     status VARCHAR(20) NOT NULL,
     post_count BIGINT NOT NULL,
-    CONSTRAINT post_counts_pkey PRIMARY KEY (user_id, status)
+    CONSTRAINT post_count_totals_pkey PRIMARY KEY (user_id, status)
 );
-COMMENT ON TABLE @extschema@.post_counts IS 'Posts per (user_id, status), maintained by triggers on posts (total_count of get_user_posts)';
+CREATE TABLE @extschema@.post_count_deltas (
+    user_id UUID NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    delta BIGINT NOT NULL
+);
+CREATE INDEX post_count_deltas_key ON @extschema@.post_count_deltas (user_id, status);
+CREATE VIEW @extschema@.post_counts AS
+    SELECT n.user_id, n.status, pg_catalog.sum(n.post_count)::BIGINT AS post_count
+      FROM (SELECT t.user_id, t.status, t.post_count FROM @extschema@.post_count_totals t
+            UNION ALL
+            SELECT d.user_id, d.status, d.delta FROM @extschema@.post_count_deltas d) AS n
+     GROUP BY n.user_id, n.status
+    HAVING pg_catalog.sum(n.post_count) OPERATOR(pg_catalog.<>) 0;
+COMMENT ON TABLE @extschema@.post_count_totals IS 'Posts per (user_id, status) up to the last fold (see post_counts)';
+COMMENT ON TABLE @extschema@.post_count_deltas IS 'Changes to post_count_totals not folded into it yet (see post_counts)';
+COMMENT ON VIEW @extschema@.post_counts IS 'Posts per (user_id, status), maintained by triggers on posts (total_count of get_user_posts)';
+REVOKE ALL ON TABLE @extschema@.post_count_totals FROM PUBLIC;
+REVOKE ALL ON TABLE @extschema@.post_count_deltas FROM PUBLIC;
 REVOKE ALL ON TABLE @extschema@.post_counts FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.post_counts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.post_count_totals', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.post_count_deltas', '');
 
--- Native: one pass over the statement's transition table, then one upsert (or
--- subtraction) per (user_id, status) in key order, written as post_counts'
--- owner (src/posts/post_counts_triggers.cpp). Not SECURITY DEFINER: only those
--- writes switch to the owner, nothing else runs with its rights.
+-- Native: one pass over the statement's transition table (or the row's old and
+-- new keys), then per (user_id, status) in key order: append the delta, fold if
+-- the pair's lock is free; written as the tables' owner
+-- (src/posts/post_counts_triggers.cpp). Not SECURITY DEFINER: only those writes
+-- switch to the owner, nothing else runs with its rights.
 CREATE FUNCTION @extschema@.post_counts_after_insert()
 RETURNS trigger
 LANGUAGE C
@@ -262,30 +288,8 @@ AS 'MODULE_PATHNAME', 'chronicle_post_counts_after_delete';
 
 CREATE FUNCTION @extschema@.post_counts_after_update()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_RELID <> '@extschema@.posts'::regclass OR TG_LEVEL <> 'ROW' OR TG_OP <> 'UPDATE' THEN
-        RAISE EXCEPTION 'post_counts_after_update() maintains post_counts for posts only'
-            USING ERRCODE = '39P01';
-    END IF;
-    -- The two count rows are locked in key order, as the statement triggers lock theirs.
-    IF (OLD.user_id, OLD.status::text) < (NEW.user_id, NEW.status::text) THEN
-        UPDATE @extschema@.post_counts c SET post_count = c.post_count - 1
-         WHERE c.user_id = OLD.user_id AND c.status = OLD.status;
-    END IF;
-    INSERT INTO @extschema@.post_counts AS c (user_id, status, post_count)
-    VALUES (NEW.user_id, NEW.status, 1)
-    ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count + 1;
-    IF (OLD.user_id, OLD.status::text) > (NEW.user_id, NEW.status::text) THEN
-        UPDATE @extschema@.post_counts c SET post_count = c.post_count - 1
-         WHERE c.user_id = OLD.user_id AND c.status = OLD.status;
-    END IF;
-    DELETE FROM @extschema@.post_counts c
-     WHERE c.user_id = OLD.user_id AND c.status = OLD.status AND c.post_count = 0;
-    RETURN NULL;
-END
-$$;
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'chronicle_post_counts_after_update';
 
 CREATE FUNCTION @extschema@.post_counts_after_truncate()
 RETURNS trigger
@@ -296,7 +300,8 @@ BEGIN
         RAISE EXCEPTION 'post_counts_after_truncate() maintains post_counts for posts only'
             USING ERRCODE = '39P01';
     END IF;
-    DELETE FROM @extschema@.post_counts;
+    DELETE FROM @extschema@.post_count_totals;
+    DELETE FROM @extschema@.post_count_deltas;
     RETURN NULL;
 END
 $$;
@@ -310,13 +315,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     LOCK TABLE @extschema@.posts IN SHARE MODE;
-    DELETE FROM @extschema@.post_counts;
-    INSERT INTO @extschema@.post_counts (user_id, status, post_count)
+    DELETE FROM @extschema@.post_count_deltas;
+    DELETE FROM @extschema@.post_count_totals;
+    INSERT INTO @extschema@.post_count_totals (user_id, status, post_count)
     SELECT p.user_id, p.status, count(*) FROM @extschema@.posts p GROUP BY p.user_id, p.status;
 END
 $$;
 
--- Trigger functions that run as the owner must not be attachable to other
+-- Trigger functions that write as the owner must not be attachable to other
 -- tables (CREATE TRIGGER needs EXECUTE); firing on posts needs no privilege.
 REVOKE ALL ON FUNCTION @extschema@.post_counts_after_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.post_counts_after_delete() FROM PUBLIC;
@@ -324,7 +330,7 @@ REVOKE ALL ON FUNCTION @extschema@.post_counts_after_update() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.post_counts_after_truncate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.refresh_post_counts() FROM PUBLIC;
 
--- Statement-level with transition tables: one grouped upsert per statement,
+-- Statement-level with transition tables: one pass and one delta per key per statement,
 -- whether it inserts one row, a million (INSERT ... SELECT, COPY) or deletes
 -- through ON DELETE CASCADE from users. UPDATE cannot combine a column list with
 -- transition tables; the row trigger fires only when user_id or status really

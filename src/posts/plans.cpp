@@ -16,7 +16,7 @@ extern "C" {
 namespace chronicle::posts {
 namespace {
 
-constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::CountDropZero) + 1;
+constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::DropZeroTotal) + 1;
 
 struct PlanSet {
   Oid schema = InvalidOid;
@@ -46,9 +46,9 @@ Definition definition_of(Query query, const std::string& schema) {
     case Query::Increment: return {increment_query(schema), 2, {UUIDOID, INT4OID}};
     case Query::Popular: return {popular_query(schema), 2, {INT4OID, INT8OID}};
     case Query::CursorSecret: return {cursor_secret_query(schema), 0, {}};
-    case Query::CountAdd: return {count_add_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
-    case Query::CountSubtract: return {count_subtract_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
-    case Query::CountDropZero: return {count_drop_zero_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
+    case Query::DeltaInsert: return {delta_insert_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
+    case Query::Fold: return {fold_query(schema), 2, {UUIDOID, VARCHAROID}};
+    case Query::DropZeroTotal: return {drop_zero_total_query(schema), 2, {UUIDOID, VARCHAROID}};
   }
   throw Error(sqlstate::kInternalError, "unknown posts query");
 }

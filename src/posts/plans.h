@@ -24,9 +24,9 @@ enum class Query {
   Increment,
   Popular,
   CursorSecret,
-  CountAdd,
-  CountSubtract,
-  CountDropZero,
+  DeltaInsert,
+  Fold,
+  DropZeroTotal,
 };
 
 // The schema of the function being called (fcinfo's own namespace).

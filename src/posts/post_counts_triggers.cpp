@@ -1,17 +1,20 @@
 // post_counts_after_insert() / post_counts_after_delete(): AFTER INSERT / AFTER
 // DELETE FOR EACH STATEMENT triggers on posts, with the statement's transition
-// table. They add (subtract) the statement's rows per (user_id, status) to
-// post_counts, in the writing transaction, so get_user_posts' total_count stays
-// exact under any mix of writers.
+// table; post_counts_after_update(): AFTER UPDATE OF user_id, status FOR EACH
+// ROW (WHEN either changed). They keep post_counts exact in the writing
+// transaction without long-held row locks (see the 1.0 script): per (user_id,
+// status), in key order, append the signed delta to post_count_deltas, then, if
+// the pair's advisory lock is free (never waiting) and the transaction runs
+// under READ COMMITTED, fold the pair's committed and own deltas into
+// post_count_totals. Only the lock holder touches a pair's total or deletes its
+// deltas, so writers that share no post never wait for each other here. Under
+// REPEATABLE READ or SERIALIZABLE a fold could fail on rows changed since the
+// snapshot, so those writers only append.
 //
-// One pass over the transition table groups the rows (a C++ map, in key order);
-// then one saved upsert (or subtraction) per group, in key order, so two
-// statements never wait for each other's count rows in opposite orders. The
-// writes to post_counts run as that table's owner (OwnerScope): application
-// roles can make posts but cannot touch the counts. EXECUTE on these functions
-// is revoked from PUBLIC (CREATE TRIGGER needs it), and a firing on any table
-// but the extension's posts is refused, so they cannot be turned on post_counts
-// from elsewhere.
+// The writes run as the tables' owner (OwnerScope): application roles can make
+// posts but cannot touch the counts. EXECUTE on these functions is revoked from
+// PUBLIC (CREATE TRIGGER needs it), and a firing on any table but the
+// extension's posts is refused.
 #include <array>
 #include <map>
 #include <string>
@@ -25,7 +28,10 @@
 
 extern "C" {
 #include "executor/tuptable.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
@@ -82,22 +88,40 @@ Counts count_rows(TriggerData* trigger, Tuplestorestate* rows) {
   return counts;
 }
 
-void apply(const Counts& counts, Oid schema, bool inserted) {
-  if (counts.empty()) return;
+// The advisory lock of one (user_id, status): class kLockClass, the pair's hash.
+constexpr int32 kLockClass = 0x63706374;  // "cpct"
+
+bool try_pair_lock(const CountKey& key) {
+  uint32 hash = 2166136261u;  // FNV-1a over the uuid and the status
+  const auto mix = [&hash](unsigned char byte) { hash = (hash ^ byte) * 16777619u; };
+  for (unsigned char byte : key.first) mix(byte);
+  for (char c : key.second) mix(static_cast<unsigned char>(c));
+  return DatumGetBool(pg::pg_call([&] {
+    return DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kLockClass),
+                               Int32GetDatum(static_cast<int32>(hash)));
+  }));
+}
+
+void apply_deltas(const Counts& deltas, Oid schema) {
   pg::SpiSession spi;
-  OwnerScope owner(schema, "post_counts");
-  for (const auto& [key, count] : counts) {
+  OwnerScope owner(schema, "post_count_deltas");
+  const bool may_fold = !IsolationUsesXactSnapshot();
+  for (const auto& [key, delta] : deltas) {
+    if (delta == 0) continue;
     pg_uuid_t user;
     std::memcpy(user.data, key.first.data(), UUID_LEN);
-    const Datum status = pg::pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(key.second.data(), key.second.size())); });
-    Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(count)};
-    if (inserted) {
-      spi.execute(plan_for(Query::CountAdd, schema), values, nullptr, false);
-    } else if (spi.execute(plan_for(Query::CountSubtract, schema), values, nullptr, false) == 1) {
+    const Datum status = pg::pg_call(
+        [&] { return PointerGetDatum(cstring_to_text_with_len(key.second.data(), key.second.size())); });
+    Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(delta)};
+    spi.execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
+    if (!may_fold || !try_pair_lock(key)) continue;
+    if (spi.execute(plan_for(Query::Fold, schema), values, nullptr, false) == 1) {
       bool is_null = false;
-      const Datum left = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
+      const Datum total = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
       // A user deleted with all of their posts leaves no zero row behind.
-      if (!is_null && DatumGetInt64(left) == 0) spi.execute(plan_for(Query::CountDropZero, schema), values, nullptr, false);
+      if (!is_null && DatumGetInt64(total) == 0) {
+        spi.execute(plan_for(Query::DropZeroTotal, schema), values, nullptr, false);
+      }
     }
   }
 }
@@ -113,7 +137,41 @@ Datum after_write(FunctionCallInfo fcinfo, const pg::TriggerShape& shape, bool i
         .hint(inserted ? "Create the trigger with REFERENCING NEW TABLE AS new_rows."
                        : "Create the trigger with REFERENCING OLD TABLE AS old_rows.");
   }
-  apply(count_rows(trigger, rows), schema, inserted);
+  Counts counts = count_rows(trigger, rows);
+  if (!inserted) {
+    for (auto& entry : counts) entry.second = -entry.second;
+  }
+  apply_deltas(counts, schema);
+  return PointerGetDatum(nullptr);
+}
+
+constexpr pg::TriggerShape kUpdateShape{"post_counts_after_update", pg::Timing::After, pg::Level::Row, pg::kUpdate,
+                                        "AFTER UPDATE FOR EACH ROW on posts"};
+
+CountKey key_of_row(TriggerData* trigger, HeapTuple row, AttrNumber user_attnum, AttrNumber status_attnum) {
+  TupleDesc desc = RelationGetDescr(trigger->tg_relation);
+  bool user_null = false;
+  bool status_null = false;
+  const Datum user = heap_getattr(row, user_attnum, desc, &user_null);
+  const Datum status = heap_getattr(row, status_attnum, desc, &status_null);
+  if (user_null || status_null) throw Error(sqlstate::kInternalError, "posts.user_id and posts.status are NOT NULL");
+  const text* status_text = pg::pg_call([&] { return DatumGetTextPP(status); });
+  CountKey key;
+  std::memcpy(key.first.data(), DatumGetUUIDP(user)->data, UUID_LEN);
+  key.second.assign(VARDATA_ANY(status_text), VARSIZE_ANY_EXHDR(status_text));
+  return key;
+}
+
+Datum after_update(FunctionCallInfo fcinfo) {
+  TriggerData* trigger = pg::require_trigger(fcinfo, kUpdateShape);
+  const Oid schema = extension_schema(fcinfo);
+  require_posts(trigger, schema, kUpdateShape.function);
+  const AttrNumber user_attnum = pg::find_column(trigger, "user_id");
+  const AttrNumber status_attnum = pg::find_column(trigger, "status");
+  Counts deltas;
+  deltas[key_of_row(trigger, trigger->tg_trigtuple, user_attnum, status_attnum)] -= 1;
+  deltas[key_of_row(trigger, trigger->tg_newtuple, user_attnum, status_attnum)] += 1;
+  apply_deltas(deltas, schema);
   return PointerGetDatum(nullptr);
 }
 
@@ -121,6 +179,9 @@ Datum after_write(FunctionCallInfo fcinfo, const pg::TriggerShape& shape, bool i
 }  // namespace chronicle::posts
 
 using namespace chronicle;
+
+CHRONICLE_FUNCTION(chronicle_post_counts_after_update) { return posts::after_update(fcinfo); }
+
 
 CHRONICLE_FUNCTION(chronicle_post_counts_after_insert) {
   return posts::after_write(fcinfo, posts::kInsertShape, true);

@@ -40,16 +40,14 @@ std::string boundary_query(const std::string& schema, bool by_status) {
 }
 
 std::string count_query(const std::string& schema, bool by_status) {
-  if (by_status) {
-    return fmt::format(
-        "SELECT c.post_count FROM {0}.post_counts c"
-        " WHERE c.user_id OPERATOR(pg_catalog.=) $1 AND c.status OPERATOR(pg_catalog.=) $2",
-        schema);
-  }
+  // post_counts without the view: totals plus the deltas not folded yet.
+  const char* filter = by_status ? " AND x.status OPERATOR(pg_catalog.=) $2" : "";
   return fmt::format(
-      "SELECT pg_catalog.sum(c.post_count)::pg_catalog.int8 FROM {0}.post_counts c"
-      " WHERE c.user_id OPERATOR(pg_catalog.=) $1",
-      schema);
+      "SELECT (SELECT pg_catalog.sum(x.post_count) FROM {0}.post_count_totals x"
+      " WHERE x.user_id OPERATOR(pg_catalog.=) $1{1})::pg_catalog.int8,"
+      " (SELECT pg_catalog.sum(x.delta) FROM {0}.post_count_deltas x"
+      " WHERE x.user_id OPERATOR(pg_catalog.=) $1{1})::pg_catalog.int8",
+      schema, filter);
 }
 
 std::string soft_delete_query(const std::string& schema) {
@@ -83,23 +81,24 @@ std::string cursor_secret_query(const std::string& schema) {
   return fmt::format("SELECT s.secret FROM {0}.cursor_secret s", schema);
 }
 
-std::string count_add_query(const std::string& schema) {
+std::string delta_insert_query(const std::string& schema) {
+  return fmt::format("INSERT INTO {0}.post_count_deltas (user_id, status, delta) VALUES ($1, $2, $3)", schema);
+}
+
+std::string fold_query(const std::string& schema) {
   return fmt::format(
-      "INSERT INTO {0}.post_counts AS c (user_id, status, post_count) VALUES ($1, $2, $3)"
-      " ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count OPERATOR(pg_catalog.+) excluded.post_count",
+      "WITH moved AS (DELETE FROM {0}.post_count_deltas d WHERE d.user_id OPERATOR(pg_catalog.=) $1"
+      " AND d.status OPERATOR(pg_catalog.=) $2 RETURNING d.delta)"
+      " INSERT INTO {0}.post_count_totals AS c (user_id, status, post_count)"
+      " SELECT $1, $2, pg_catalog.sum(m.delta) FROM moved m HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0"
+      " ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count OPERATOR(pg_catalog.+) excluded.post_count"
+      " RETURNING c.post_count",
       schema);
 }
 
-std::string count_subtract_query(const std::string& schema) {
+std::string drop_zero_total_query(const std::string& schema) {
   return fmt::format(
-      "UPDATE {0}.post_counts c SET post_count = c.post_count OPERATOR(pg_catalog.-) $3"
-      " WHERE c.user_id OPERATOR(pg_catalog.=) $1 AND c.status OPERATOR(pg_catalog.=) $2 RETURNING c.post_count",
-      schema);
-}
-
-std::string count_drop_zero_query(const std::string& schema) {
-  return fmt::format(
-      "DELETE FROM {0}.post_counts c WHERE c.user_id OPERATOR(pg_catalog.=) $1"
+      "DELETE FROM {0}.post_count_totals c WHERE c.user_id OPERATOR(pg_catalog.=) $1"
       " AND c.status OPERATOR(pg_catalog.=) $2 AND c.post_count OPERATOR(pg_catalog.=) 0",
       schema);
 }

@@ -27,7 +27,8 @@ inline constexpr int kPageArgs = 9;
 std::string boundary_query(const std::string& schema, bool by_status);
 inline constexpr int kBoundaryArgs = 3;
 
-// The number of posts of user $1 (with status $2), from post_counts. One int8.
+// The number of posts of user $1 (with status $2), from post_counts' tables:
+// two int8 columns (totals, unfolded deltas), either NULL when there is none.
 std::string count_query(const std::string& schema, bool by_status);
 inline constexpr int kCountArgs = 2;
 
@@ -39,10 +40,11 @@ std::string increment_query(const std::string& schema);
 std::string popular_query(const std::string& schema);
 // The cursor secret (bytea), read as the owner of its table.
 std::string cursor_secret_query(const std::string& schema);
-// post_counts maintenance, $1 uuid user, $2 varchar status, $3 int8 rows: add
-// (upsert); subtract (RETURNING the count left); delete the row if it is 0.
-std::string count_add_query(const std::string& schema);
-std::string count_subtract_query(const std::string& schema);
-std::string count_drop_zero_query(const std::string& schema);
+// post_counts maintenance, $1 uuid user, $2 varchar status: append delta $3
+// (int8); fold the pair's deltas into its total (RETURNING the new total, no
+// row when there was nothing to fold); delete the pair's total when it is 0.
+std::string delta_insert_query(const std::string& schema);
+std::string fold_query(const std::string& schema);
+std::string drop_zero_total_query(const std::string& schema);
 
 }  // namespace chronicle::posts

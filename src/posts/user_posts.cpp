@@ -75,12 +75,16 @@ int64 total_count(pg::SpiSession& spi, const UserPostsScope& scope) {
   const char nulls[kCountArgs] = {' ', scope.by_status ? ' ' : 'n'};
   SPIPlanPtr plan = plan_for(scope.by_status ? Query::CountByStatus : Query::CountAll, scope.schema);
   {
-    OwnerScope owner(scope.schema, "post_counts");
+    OwnerScope owner(scope.schema, "post_count_totals");
     if (spi.execute(plan, values, nulls, true, 1) == 0) return 0;
   }
-  bool is_null = false;
-  const Datum count = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
-  return is_null ? 0 : DatumGetInt64(count);
+  int64 total = 0;
+  for (int column = 1; column <= 2; ++column) {
+    bool is_null = false;
+    const Datum part = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, column, &is_null);
+    if (!is_null) total += DatumGetInt64(part);
+  }
+  return total;
 }
 
 }  // namespace chronicle::posts

@@ -106,9 +106,10 @@ SELECT ok(EXISTS (SELECT FROM pg_temp.nodes(m, format('boundary_all(%s, NULL, 10
                            WHERE relation = 'posts' AND node <> 'Index Only Scan'),
           'a deep offset of every status is an index-only walk (' || m || ')')
   FROM unnest(ARRAY['force_generic_plan', 'force_custom_plan']) AS m;
--- total_count: a primary-key lookup in post_counts.
-SELECT ok((SELECT bool_or(index_name = 'post_counts_pkey') AND NOT bool_or(node = 'Seq Scan')
-             FROM pg_temp.nodes('force_generic_plan', c)), 'total_count reads post_counts by its key: ' || c)
+-- total_count: the pair's total by primary key, its unfolded deltas by index.
+SELECT ok((SELECT bool_or(index_name = 'post_count_totals_pkey') AND bool_or(index_name = 'post_count_deltas_key')
+                  AND NOT bool_or(node = 'Seq Scan')
+             FROM pg_temp.nodes('force_generic_plan', c)), 'total_count reads post_counts'' tables by key: ' || c)
   FROM unnest(ARRAY[format('count_by_status(%s, ''published'')', :'heavy'), format('count_all(%s)', :'heavy')]) AS c;
 -- increment_post_views and soft_delete_user: one row by primary key.
 SELECT pg_temp.uses_index(m, 'increment(''80000000-0000-4000-8000-000000000000'', 1)', 'posts_pkey',

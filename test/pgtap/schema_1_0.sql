@@ -15,8 +15,8 @@ SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extna
           'it lives in the schema chosen at creation');
 
 -- Tables ---------------------------------------------------------------------
-SELECT tables_are('app', ARRAY['users', 'posts', 'audit_logs', 'post_counts'],
-                  'app has the three reference tables and post_counts (the posts API''s counts)');
+SELECT tables_are('app', ARRAY['users', 'posts', 'audit_logs', 'post_count_totals', 'post_count_deltas'],
+                  'app has the three reference tables and the two behind post_counts (the posts API''s counts)');
 SELECT sequences_are('app', ARRAY['audit_logs_id_seq'], 'the only sequence is audit_logs.id''s');
 
 SELECT columns_are('app', 'users', ARRAY['id', 'email', 'name', 'password_hash', 'email_verified', 'created_at',

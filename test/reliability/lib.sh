@@ -152,7 +152,10 @@ has_table() {
 # that table does not exist.
 post_counts_drift() {
   local s=${2:-public}
-  has_table "$1" post_counts "$s" || { echo none; return; }
+  # post_counts is a view (over post_count_totals and post_count_deltas).
+  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = 'post_counts' AND n.nspname = '$s' AND c.relkind IN ('r', 'v')") != 0 ]] ||
+    { echo none; return; }
   q -d "$1" -c "SELECT count(*) FROM (SELECT user_id, status, count(*) AS n FROM $s.posts GROUP BY 1, 2) p
                 FULL JOIN $s.post_counts c USING (user_id, status)
                 WHERE p.n IS DISTINCT FROM c.post_count AND NOT (p.n IS NULL AND c.post_count = 0)"
