@@ -35,7 +35,7 @@ for gin in $gins; do
   for v in "${variants[@]}"; do
     db=cg_${gin}_$v
     psql -X -q -d postgres -c "CREATE DATABASE $db"
-    psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 -- 1.1: the 1.0 audit_logs indexes (both GINs); 1.2 drops them on a small table.
 CREATE EXTENSION chronicle VERSION '1.1';
 CREATE FUNCTION reference_audit_trigger_function()
