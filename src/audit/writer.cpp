@@ -166,9 +166,7 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->capacity = capacity;
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
-  for (int i = 0; i < capacity; ++i) {
-    sink->slots[i] = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(rel), &TTSOpsVirtual);
-  }
+  // Slots are made as rows arrive: a one-row statement must not pay for a batch.
   sink->row_context = AllocSetContextCreate(estate->es_query_cxt, "chronicle audit rows", ALLOCSET_DEFAULT_SIZES);
   sink->table_name = coerce_table_name(sink, config.table_name);
   sink->created_at =
@@ -180,6 +178,13 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
 }
 
 void add_audit_row(AuditSink* sink, const AuditRow& row) {
+  if (sink->slots[sink->used] == nullptr) {
+    // In the executor state's context: the caller's (the row context) is reset by every write.
+    MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
+    sink->slots[sink->used] =
+        ExecAllocTableSlot(&sink->estate->es_tupleTable, RelationGetDescr(sink->relation), &TTSOpsVirtual);
+    MemoryContextSwitchTo(old);
+  }
   TupleTableSlot* slot = sink->slots[sink->used];
   ExecClearTuple(slot);
   Datum* values = slot->tts_values;
