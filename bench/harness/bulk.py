@@ -116,6 +116,7 @@ class BulkResult:
     rows: int
     ops: tuple
     rounds: int
+    title: str
     variants: list
     times: dict = field(default_factory=dict)     # (label, op) -> [ms per round]
     wal: dict = field(default_factory=dict)       # (label, op) -> [bytes per round]
@@ -188,26 +189,30 @@ def _variants(feats, with_audit_off, labels=None):
          Variant("chronicle 1.0", "bench_chronicle10", TRIGGERED, True, feats.get("audit_1.0")),
          Variant("chronicle", "bench_chronicle", TRIGGERED, True, feats.get("audit")),
          Variant("chronicle stmt", "bench_chronicle_stmt", TRIGGERED, True, feats.get("statement_mode"))]
-    if labels:
-        v = [x for x in v if x.label in labels]
     if with_audit_off:
         v += [Variant("reference, audit off", "bench_reference", TRIGGERED, False, None, True),
               Variant("chronicle 1.0, audit off", "bench_chronicle10", TRIGGERED, False, feats.get("audit_1.0"), True),
               Variant("chronicle, audit off", "bench_chronicle", TRIGGERED, False, feats.get("audit"), True)]
+    if labels:
+        v = [x for x in v if x.label in labels]
     return v
 
 
-def run_bulk(ctx, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows=None, labels=None):
-    """Runs the bulk statements ops for every variant, rounds times (after one warm-up round)."""
+def run_bulk(ctx, title, rows, rounds, ops, timeout_s, with_audit_off=True, warmup_rows=None, labels=None,
+             prepare=None):
+    """Runs the bulk statements ops for every variant, rounds times (after one warm-up round).
+    prepare: SQL run once in every database of the case first (e.g. dropping indexes)."""
     cl = ctx.cluster
     variants = _variants(ctx.setup.chronicle_features, with_audit_off, labels)
-    res = BulkResult(rows=rows, ops=tuple(ops), rounds=rounds, variants=[v.label for v in variants])
+    res = BulkResult(rows=rows, ops=tuple(ops), rounds=rounds, title=title, variants=[v.label for v in variants])
     started = time.time()
     for v in variants:
         if v.unavailable:
             res.unavailable[v.label] = v.unavailable
     live = [v for v in variants if not v.unavailable]
     for db in sorted({v.db for v in live}):
+        if prepare:
+            cl.psql(db, prepare)
         cl.psql(db, "TRUNCATE audit_logs; VACUUM (ANALYZE) posts", timeout=1800)
         if "update_large" in ops:
             heavy = ctx.setup.facts[db].big_user

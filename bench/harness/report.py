@@ -131,7 +131,7 @@ def _write_chart(path, case_results, bulks, scratch):
         fh.write("\n".join(lines or ['"none" - - -']) + "\n")
     bulk_cols = ["limit", "reference", "chronicle 1.0", "chronicle", "chronicle stmt"]
     lines = []
-    for bulk in bulks:
+    for bulk in bulks[:2]:
         for op in bulk.ops:
             vals = []
             for col in bulk_cols:
@@ -251,7 +251,8 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
             w(f"| {cr.case.title} ({a}) | " + " | ".join(cells) + " |")
     for bulk in bulks:
         w("")
-        w(f"Bulk statements, {bulk.rows:,} rows each: cost per row above the floor as a fraction of the reference's; "
+        w(f"Bulk statements ({bulk.title}), {bulk.rows:,} rows each: cost per row above the floor as a fraction of "
+          "the reference's; "
           "\"audit trigger alone\": (with it - without it) / the reference's.")
         w("")
         w("| variant | " + " | ".join(o.replace("_", " ") for o in bulk.ops) + " |")
@@ -283,7 +284,7 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
     w("## Cases")
     w("")
     w(f"Each variant: {ctx.rounds} measured round{'s' if ctx.rounds > 1 else ''} of {ctx.measure_text} "
-      "(pgbench -n -M prepared, per-transaction latency log)" + (", after an unmeasured warm-up" if case_results and ctx.warmup_for(case_results[0].case) else "") + ". tps: median of the rounds; latency "
+      "(pgbench -n -M prepared, per-transaction latency log)" + (", after one unmeasured warm-up run per variant (before the first synchronous_commit pass)" if case_results and ctx.warmup_for(case_results[0].case) else "") + ". tps: median of the rounds; latency "
       "percentiles pooled over all rounds' transactions; WAL: bytes of WAL inserted per transaction "
       "(pg_current_wal_insert_lsn difference / transactions, median of the rounds), of which full-page images "
       "(pg_waldump --stats; they depend on how many pages a run touches first after the case's checkpoint), "
@@ -368,7 +369,8 @@ BULK_TEXT = {
 
 def _bulk_section(w, ctx, bulk):
     w("")
-    w(f"### Bulk statements: {', '.join(o.replace('_', ' ') for o in bulk.ops)}, {bulk.rows:,} rows per statement")
+    w(f"### Bulk statements, {bulk.title}: {', '.join(o.replace('_', ' ') for o in bulk.ops)}, "
+      f"{bulk.rows:,} rows per statement")
     w("")
     w("; ".join(BULK_TEXT[o] for o in bulk.ops) + f". N = {bulk.rows:,}. One psql session per variant and round, "
       "synchronous_commit = off (one commit per statement: the setting changes nothing measurable here), "
