@@ -63,7 +63,7 @@ COMMIT;
 
 VACUUM ANALYZE :s.users;
 VACUUM ANALYZE :s.posts;
-VACUUM ANALYZE :s.post_counts;
+VACUUM ANALYZE :s.post_count_totals, :s.post_count_deltas;
 \set QUIET off
 SELECT pg_catalog.count(*) AS posts,
        pg_catalog.count(*) FILTER (WHERE status = 'published') AS published,
