@@ -30,8 +30,11 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
@@ -91,11 +94,41 @@ Counts count_rows(TriggerData* trigger, Tuplestorestate* rows) {
 // The advisory lock of one (user_id, status): class kLockClass, the pair's hash.
 constexpr int32 kLockClass = 0x63706374;  // "cpct"
 
-bool try_pair_lock(const CountKey& key) {
+uint32 pair_hash(const CountKey& key) {
   uint32 hash = 2166136261u;  // FNV-1a over the uuid and the status
   const auto mix = [&hash](unsigned char byte) { hash = (hash ^ byte) * 16777619u; };
   for (unsigned char byte : key.first) mix(byte);
   for (char c : key.second) mix(static_cast<unsigned char>(c));
+  return hash;
+}
+
+// True the first time this transaction asks for a pair (by hash; a collision
+// only skips a fold). A fold deletes the pair's delta rows, and rows a running
+// transaction deleted itself cannot be pruned: a second fold of the same pair
+// would scan all of them again, so a bulk statement or a long transaction would
+// cost quadratic time. Later deltas of the pair wait for the next transaction's
+// fold instead (reads add them up meanwhile). The set lives in
+// TopTransactionContext and is made anew for each transaction.
+bool first_fold_in_transaction(uint32 hash) {
+  static HTAB* folded = nullptr;
+  static LocalTransactionId folded_in = InvalidLocalTransactionId;
+  return pg::pg_call([&] {
+    if (folded == nullptr || folded_in != MyProc->lxid) {
+      HASHCTL control{};
+      control.keysize = sizeof(uint32);
+      control.entrysize = sizeof(uint32);
+      control.hcxt = TopTransactionContext;
+      folded = hash_create("chronicle folded post_counts pairs", 16, &control,
+                           HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+      folded_in = MyProc->lxid;
+    }
+    bool found = false;
+    hash_search(folded, &hash, HASH_ENTER, &found);
+    return !found;
+  });
+}
+
+bool try_pair_lock(uint32 hash) {
   return DatumGetBool(pg::pg_call([&] {
     return DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kLockClass),
                                Int32GetDatum(static_cast<int32>(hash)));
@@ -114,7 +147,9 @@ void apply_deltas(const Counts& deltas, Oid schema) {
         [&] { return PointerGetDatum(cstring_to_text_with_len(key.second.data(), key.second.size())); });
     Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(delta)};
     spi.execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
-    if (!may_fold || !try_pair_lock(key)) continue;
+    if (!may_fold) continue;
+    const uint32 hash = pair_hash(key);
+    if (!first_fold_in_transaction(hash) || !try_pair_lock(hash)) continue;
     if (spi.execute(plan_for(Query::Fold, schema), values, nullptr, false) == 1) {
       bool is_null = false;
       const Datum total = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
