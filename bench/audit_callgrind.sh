@@ -38,30 +38,7 @@ for gin in $gins; do
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 -- 1.1: the 1.0 audit_logs indexes (both GINs); 1.2 drops them on a small table.
 CREATE EXTENSION chronicle VERSION '1.1';
-CREATE FUNCTION reference_audit_trigger_function()
-RETURNS TRIGGER AS \$\$
-DECLARE
-    changed_fields TEXT[] := ARRAY[]::TEXT[];
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF OLD.title IS DISTINCT FROM NEW.title THEN
-            changed_fields := array_append(changed_fields, 'title');
-        END IF;
-        IF OLD.content IS DISTINCT FROM NEW.content THEN
-            changed_fields := array_append(changed_fields, 'content');
-        END IF;
-        IF OLD.status IS DISTINCT FROM NEW.status THEN
-            changed_fields := array_append(changed_fields, 'status');
-        END IF;
-    END IF;
-    INSERT INTO audit_logs (table_name, operation, record_id, user_id, old_data, new_data, changed_fields)
-    VALUES (TG_TABLE_NAME, TG_OP, COALESCE(NEW.id, OLD.id), COALESCE(NEW.user_id, OLD.user_id),
-        CASE WHEN TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN row_to_json(OLD)::JSONB ELSE NULL END,
-        CASE WHEN TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN row_to_json(NEW)::JSONB ELSE NULL END,
-        changed_fields);
-    RETURN COALESCE(NEW, OLD);
-END;
-\$\$ LANGUAGE plpgsql;
+$(cat bench/reference/audit_function.sql)
 INSERT INTO users (email, name, password_hash)
 SELECT 'user' || g || '@example.com', 'User ' || g, repeat('h', 60) FROM generate_series(1, 100) g;
 DROP TRIGGER posts_audit_trigger ON posts;

@@ -18,7 +18,7 @@ for v in none reference row statement; do
   psql -X -q -d postgres -c "CREATE DATABASE s_$v"
   psql -X -q -v ON_ERROR_STOP=1 -d "s_$v" >/dev/null <<SQL
 CREATE EXTENSION chronicle VERSION '1.1';
-$(sed -n '/^CREATE FUNCTION reference_audit_trigger_function/,/^\$\$ LANGUAGE plpgsql;/p' bench/audit_cost.sh)
+$(cat bench/reference/audit_function.sql)
 INSERT INTO users (email, name, password_hash) SELECT 'user' || g || '@example.com', 'User ' || g, 'h' FROM generate_series(1, 10) g;
 INSERT INTO posts (user_id, title, content, status) SELECT (SELECT id FROM users LIMIT 1), 'Post ' || g, repeat('lorem ipsum ', 20), 'published' FROM generate_series(1, 1000) g;
 CREATE TABLE ids AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM posts;

@@ -23,7 +23,7 @@ work=$(mktemp -d /tmp/audit-pgbench-XXXXXX)
 "${psql[@]}" <<SQL
 -- 1.1: the 1.0 audit_logs indexes (both GINs); 1.2 drops them on a small table.
 CREATE EXTENSION chronicle VERSION '1.1';
-$(sed -n '/^CREATE FUNCTION reference_audit_trigger_function/,/^\$\$ LANGUAGE plpgsql;/p' bench/audit_cost.sh)
+$(cat bench/reference/audit_function.sql)
 INSERT INTO users (email, name, password_hash)
 SELECT 'user' || g || '@example.com', 'User ' || g, repeat('h', 60) FROM generate_series(1, 100) g;
 INSERT INTO posts (user_id, title, content, status)

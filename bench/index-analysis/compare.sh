@@ -47,33 +47,11 @@ BEGIN
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
-CREATE FUNCTION ref_audit_trigger_function() RETURNS TRIGGER AS $$
-DECLARE
-    changed_fields TEXT[] := ARRAY[]::TEXT[];
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF OLD.title IS DISTINCT FROM NEW.title THEN
-            changed_fields := array_append(changed_fields, 'title');
-        END IF;
-        IF OLD.content IS DISTINCT FROM NEW.content THEN
-            changed_fields := array_append(changed_fields, 'content');
-        END IF;
-        IF OLD.status IS DISTINCT FROM NEW.status THEN
-            changed_fields := array_append(changed_fields, 'status');
-        END IF;
-    END IF;
-    INSERT INTO audit_logs (table_name, operation, record_id, user_id, old_data, new_data, changed_fields)
-    VALUES (TG_TABLE_NAME, TG_OP, COALESCE(NEW.id, OLD.id), COALESCE(NEW.user_id, OLD.user_id),
-        CASE WHEN TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN row_to_json(OLD)::JSONB ELSE NULL END,
-        CASE WHEN TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN row_to_json(NEW)::JSONB ELSE NULL END,
-        changed_fields);
-    RETURN COALESCE(NEW, OLD);
-END;
-$$ LANGUAGE plpgsql;
 INSERT INTO users (email, name, password_hash)
 SELECT 'user' || g || '@example.com', 'User ' || g, repeat('h', 60) FROM generate_series(1, 100) g;
 CREATE TABLE bench_users AS SELECT row_number() OVER (ORDER BY email) AS n, id FROM users;
 SQL
+"${psql[@]}" -f "$(dirname "$0")/../reference/audit_function.sql"
 
 # The 1.2 triggers as the step defines them, and the reference's.
 cols="id, user_id, title, content, status, published_at, created_at, updated_at"
@@ -86,7 +64,7 @@ set_variant() {
     reference) sql+="
 CREATE TRIGGER posts_updated_at_trigger BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION ref_update_updated_at_column();
 CREATE TRIGGER posts_set_published_at BEFORE INSERT OR UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION ref_set_published_at();
-CREATE TRIGGER posts_audit_trigger AFTER INSERT OR UPDATE OR DELETE ON posts FOR EACH ROW EXECUTE FUNCTION ref_audit_trigger_function();" ;;
+CREATE TRIGGER posts_audit_trigger AFTER INSERT OR UPDATE OR DELETE ON posts FOR EACH ROW EXECUTE FUNCTION reference_audit_trigger_function();" ;;
     1.2) sql+="
 CREATE TRIGGER posts_updated_at_trigger BEFORE UPDATE OF $cols ON posts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER posts_set_published_at BEFORE INSERT OR UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION set_published_at();
