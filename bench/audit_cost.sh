@@ -54,7 +54,7 @@ CREATE TRIGGER posts_audit_delete AFTER DELETE ON posts REFERENCING OLD TABLE AS
 T
   ;;
 esac)
-TRUNCATE posts, audit_logs, post_counts;
+TRUNCATE posts, audit_logs, post_count_totals, post_count_deltas;
 CHECKPOINT;
 SQL
 }

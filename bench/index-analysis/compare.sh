@@ -87,7 +87,7 @@ CREATE INDEX idx_posts_user_id ON posts(user_id);" ;;
 CREATE INDEX idx_audit_changed_fields ON audit_logs USING gin (changed_fields) WITH (fastupdate = off);
 CREATE INDEX idx_audit_created_at_brin ON audit_logs USING brin (created_at) WITH (pages_per_range = 32);" ;;
   esac
-  "${psql[@]}" -c "TRUNCATE posts, audit_logs, post_counts" -c "$sql $idx" -c "CHECKPOINT"
+  "${psql[@]}" -c "TRUNCATE posts, audit_logs, post_count_totals, post_count_deltas" -c "$sql $idx" -c "CHECKPOINT"
 }
 seed_posts() {  # seed_posts N: N posts, triggers off (no audit rows)
   "${psql[@]}" -c "SET session_replication_role = replica" -c "INSERT INTO posts (id, user_id, title, content, status, published_at)
