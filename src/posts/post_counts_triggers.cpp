@@ -3,13 +3,16 @@
 // table; post_counts_after_update(): AFTER UPDATE OF user_id, status FOR EACH
 // ROW (WHEN either changed). They keep post_counts exact in the writing
 // transaction without long-held row locks (see the 1.0 script): per (user_id,
-// status), in key order, append the signed delta to post_count_deltas, then, if
-// the pair's advisory lock is free (never waiting) and the transaction runs
-// under READ COMMITTED, fold the pair's committed and own deltas into
-// post_count_totals. Only the lock holder touches a pair's total or deletes its
-// deltas, so writers that share no post never wait for each other here. Under
-// REPEATABLE READ or SERIALIZABLE a fold could fail on rows changed since the
-// snapshot, so those writers only append.
+// status), in key order, if the pair's advisory lock is free (never waiting) and
+// the transaction runs under READ COMMITTED, add the signed change to the pair's
+// row of post_count_totals and fold into it the deltas other writers left;
+// otherwise append the change to post_count_deltas. Only the lock holder touches
+// a pair's total or deletes its deltas, so writers that share no post never wait
+// for each other here. Under REPEATABLE READ or SERIALIZABLE a fold could fail on
+// rows changed since the snapshot, so those writers only append.
+// (Until 1.2's library every write appended a delta and the lock holder deleted
+// it again at once: an insert and a delete of a row per write, whose dead rows
+// slowed every later fold of a busy pair until VACUUM came by.)
 //
 // The writes run as the tables' owner (OwnerScope): application roles can make
 // posts but cannot touch the counts. EXECUTE on these functions is revoked from
@@ -103,11 +106,11 @@ uint32 pair_hash(const CountKey& key) {
 }
 
 // True the first time this transaction asks for a pair (by hash; a collision
-// only skips a fold). A fold deletes the pair's delta rows, and rows a running
-// transaction deleted itself cannot be pruned: a second fold of the same pair
-// would scan all of them again, so a bulk statement or a long transaction would
-// cost quadratic time. Later deltas of the pair wait for the next transaction's
-// fold instead (reads add them up meanwhile). The set lives in
+// only skips a fold). A fold deletes the pair's delta rows and updates its
+// total, and row versions a running transaction made itself cannot be pruned: a
+// second fold of the same pair would walk all of them again, so a long
+// transaction would cost quadratic time. Later changes of the pair are appended
+// as deltas for the next transaction's fold instead (reads add them up meanwhile). The set lives in
 // TopTransactionContext and is made anew for each transaction.
 bool first_fold_in_transaction(uint32 hash) {
   static HTAB* folded = nullptr;
@@ -146,10 +149,11 @@ void apply_deltas(const Counts& deltas, Oid schema) {
     const Datum status = pg::pg_call(
         [&] { return PointerGetDatum(cstring_to_text_with_len(key.second.data(), key.second.size())); });
     Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(delta)};
-    spi.execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
-    if (!may_fold) continue;
     const uint32 hash = pair_hash(key);
-    if (!first_fold_in_transaction(hash) || !try_pair_lock(hash)) continue;
+    if (!may_fold || !first_fold_in_transaction(hash) || !try_pair_lock(hash)) {
+      spi.execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
+      continue;
+    }
     if (spi.execute(plan_for(Query::Fold, schema), values, nullptr, false) == 1) {
       bool is_null = false;
       const Datum total = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
