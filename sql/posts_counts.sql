@@ -142,6 +142,25 @@ CREATE TRIGGER forge AFTER INSERT ON forged REFERENCING NEW TABLE AS new_rows FO
 SELECT code, message FROM pg_temp.catch_error($$INSERT INTO forged VALUES ('00000000-0000-4000-8000-000000000002', 'published')$$);
 DROP TABLE forged;
 
+-- A total whose page is full is updated into another page (not HOT): its new
+-- primary-key entry is inserted too, and the counts stay exact.
+INSERT INTO users (id, email, name, password_hash)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, 'full' || i || '@example.com', 'Full', 'x'
+  FROM generate_series(1, 400) i;
+INSERT INTO posts (user_id, title, content, status)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, 'full ' || i || '/' || j, 'c', 'draft'
+  FROM generate_series(1, 400) i, generate_series(1, 2) j;
+VACUUM post_count_totals;
+SELECT p.title AS full_page_post
+  FROM post_count_totals t JOIN posts p ON p.user_id = t.user_id AND p.status = t.status
+ WHERE (t.ctid::text::point)[0] = 1 AND t.post_count = 2 ORDER BY p.title LIMIT 1 \gset
+SELECT (SELECT count(*) FROM post_count_totals WHERE (ctid::text::point)[0] = 1) > 100 AS page_is_full;
+UPDATE posts SET status = 'published' WHERE title = :'full_page_post';
+SELECT (t.ctid::text::point)[0] <> 1 AS total_moved_page
+  FROM post_count_totals t JOIN posts p ON p.user_id = t.user_id
+ WHERE p.title = :'full_page_post' AND t.status = 'draft';
+SELECT pg_temp.counts_exact() AS after_full_pages;
+
 REVOKE ALL ON users, posts FROM chronicle_posts_app;
 REVOKE ALL ON SCHEMA public FROM chronicle_posts_app;
 DROP ROLE chronicle_posts_app;

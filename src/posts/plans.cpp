@@ -16,7 +16,7 @@ extern "C" {
 namespace chronicle::posts {
 namespace {
 
-constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::DropZeroTotal) + 1;
+constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::DeltaInsert) + 1;
 
 struct PlanSet {
   Oid schema = InvalidOid;
@@ -47,8 +47,6 @@ Definition definition_of(Query query, const std::string& schema) {
     case Query::Popular: return {popular_query(schema), 2, {INT4OID, INT8OID}};
     case Query::CursorSecret: return {cursor_secret_query(schema), 0, {}};
     case Query::DeltaInsert: return {delta_insert_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
-    case Query::Fold: return {fold_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
-    case Query::DropZeroTotal: return {drop_zero_total_query(schema), 2, {UUIDOID, VARCHAROID}};
   }
   throw Error(sqlstate::kInternalError, "unknown posts query");
 }

@@ -25,8 +25,6 @@ enum class Query {
   Popular,
   CursorSecret,
   DeltaInsert,
-  Fold,
-  DropZeroTotal,
 };
 
 // The schema of the function being called (fcinfo's own namespace).

@@ -20,6 +20,7 @@
 // extension's posts is refused.
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -27,6 +28,7 @@
 #include "pg/spi.h"
 #include "pg/trigger.h"
 #include "posts/owner_scope.h"
+#include "posts/post_count_store.h"
 #include "posts/plans.h"
 
 extern "C" {
@@ -139,8 +141,9 @@ bool try_pair_lock(uint32 hash) {
 }
 
 void apply_deltas(const Counts& deltas, Oid schema) {
-  pg::SpiSession spi;
-  OwnerScope owner(schema, "post_count_deltas");
+  // SPI only for the rarer path (a delta appended); folds are native.
+  std::optional<pg::SpiSession> spi;
+  std::optional<OwnerScope> owner;
   const bool may_fold = !IsolationUsesXactSnapshot();
   for (const auto& [key, delta] : deltas) {
     if (delta == 0) continue;
@@ -148,20 +151,17 @@ void apply_deltas(const Counts& deltas, Oid schema) {
     std::memcpy(user.data, key.first.data(), UUID_LEN);
     const Datum status = pg::pg_call(
         [&] { return PointerGetDatum(cstring_to_text_with_len(key.second.data(), key.second.size())); });
-    Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(delta)};
     const uint32 hash = pair_hash(key);
-    if (!may_fold || !first_fold_in_transaction(hash) || !try_pair_lock(hash)) {
-      spi.execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
+    if (may_fold && first_fold_in_transaction(hash) && try_pair_lock(hash)) {
+      pg::pg_call([&] { fold_pair(schema, UUIDPGetDatum(&user), status, delta); });
       continue;
     }
-    if (spi.execute(plan_for(Query::Fold, schema), values, nullptr, false) == 1) {
-      bool is_null = false;
-      const Datum total = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
-      // A user deleted with all of their posts leaves no zero row behind.
-      if (!is_null && DatumGetInt64(total) == 0) {
-        spi.execute(plan_for(Query::DropZeroTotal, schema), values, nullptr, false);
-      }
+    if (!spi) {
+      spi.emplace();
+      owner.emplace(schema, "post_count_deltas");
     }
+    Datum values[3] = {UUIDPGetDatum(&user), status, Int64GetDatum(delta)};
+    spi->execute(plan_for(Query::DeltaInsert, schema), values, nullptr, false);
   }
 }
 

@@ -85,23 +85,4 @@ std::string delta_insert_query(const std::string& schema) {
   return fmt::format("INSERT INTO {0}.post_count_deltas (user_id, status, delta) VALUES ($1, $2, $3)", schema);
 }
 
-std::string fold_query(const std::string& schema) {
-  return fmt::format(
-      "WITH moved AS (DELETE FROM {0}.post_count_deltas d WHERE d.user_id OPERATOR(pg_catalog.=) $1"
-      " AND d.status OPERATOR(pg_catalog.=) $2 RETURNING d.delta)"
-      " INSERT INTO {0}.post_count_totals AS c (user_id, status, post_count)"
-      " SELECT $1, $2, (COALESCE(pg_catalog.sum(m.delta), 0) OPERATOR(pg_catalog.+) $3)::pg_catalog.int8"
-      " FROM moved m"
-      " ON CONFLICT (user_id, status) DO UPDATE SET post_count = c.post_count OPERATOR(pg_catalog.+) excluded.post_count"
-      " RETURNING c.post_count",
-      schema);
-}
-
-std::string drop_zero_total_query(const std::string& schema) {
-  return fmt::format(
-      "DELETE FROM {0}.post_count_totals c WHERE c.user_id OPERATOR(pg_catalog.=) $1"
-      " AND c.status OPERATOR(pg_catalog.=) $2 AND c.post_count OPERATOR(pg_catalog.=) 0",
-      schema);
-}
-
 }  // namespace chronicle::posts

@@ -41,10 +41,7 @@ std::string popular_query(const std::string& schema);
 // The cursor secret (bytea), read as the owner of its table.
 std::string cursor_secret_query(const std::string& schema);
 // post_counts maintenance, $1 uuid user, $2 varchar status: append delta $3
-// (int8); fold the pair's deltas into its total (RETURNING the new total, no
-// row when there was nothing to fold); delete the pair's total when it is 0.
+// (int8). The fold is native (post_count_store.h).
 std::string delta_insert_query(const std::string& schema);
-std::string fold_query(const std::string& schema);
-std::string drop_zero_total_query(const std::string& schema);
 
 }  // namespace chronicle::posts

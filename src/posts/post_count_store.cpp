@@ -1,0 +1,160 @@
+#include "posts/post_count_store.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/sysattr.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace chronicle::posts {
+namespace {
+
+Oid relation_of_extension(Oid schema, const char* name) {
+  const Oid relation = get_relname_relid(name, schema);
+  if (!OidIsValid(relation)) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("relation \"%s\" of extension chronicle does not exist", name),
+                    errhint("The extension's objects are incomplete: reinstall or update the extension.")));
+  }
+  return relation;
+}
+
+AttrNumber column_of(Relation rel, const char* name) {
+  const AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
+  if (attnum == InvalidAttrNumber) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                    errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel))));
+  }
+  return attnum;
+}
+
+// An MVCC scan of `index` (user_id, status) for one pair; the caller ends it.
+IndexScanDesc scan_pair(Relation rel, Relation index, Snapshot snapshot, Datum user_id, Datum status) {
+  ScanKeyData keys[2];
+  // The operators' own functions, with the index columns' collations (texteq needs one).
+  ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_UUID_EQ,
+                         user_id);
+  ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[1], F_TEXTEQ,
+                         status);
+  IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
+  index_rescan(scan, keys, 2, nullptr, 0);
+  return scan;
+}
+
+// Deletes the pair's deltas visible to the snapshot and returns their sum.
+int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
+  Relation deltas = table_open(relation_of_extension(schema, "post_count_deltas"), RowExclusiveLock);
+  Relation index = index_open(relation_of_extension(schema, "post_count_deltas_key"), RowExclusiveLock);
+  const AttrNumber delta_column = column_of(deltas, "delta");
+  TupleTableSlot* slot = table_slot_create(deltas, &estate->es_tupleTable);
+  IndexScanDesc scan = scan_pair(deltas, index, estate->es_snapshot, user_id, status);
+  int64 sum = 0;
+  while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+    bool is_null = false;
+    const Datum delta = slot_getattr(slot, delta_column, &is_null);
+    if (!is_null) sum += DatumGetInt64(delta);
+    // Only the holder of the pair's lock deletes its deltas: no concurrent delete.
+    simple_table_tuple_delete(deltas, &slot->tts_tid, estate->es_snapshot);
+  }
+  index_endscan(scan);
+  index_close(index, NoLock);
+  table_close(deltas, NoLock);
+  return sum;
+}
+
+}  // namespace
+
+int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change) {
+  EState* estate = CreateExecutorState();
+  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+  estate->es_snapshot = snapshot;
+  estate->es_output_cid = GetCurrentCommandId(true);
+  MemoryContext old_context = MemoryContextSwitchTo(estate->es_query_cxt);
+
+  const int64 folded = take_deltas(schema, estate, user_id, status);
+
+  Relation totals = table_open(relation_of_extension(schema, "post_count_totals"), RowExclusiveLock);
+  Relation key = index_open(relation_of_extension(schema, "post_count_totals_pkey"), RowExclusiveLock);
+  TupleDesc desc = RelationGetDescr(totals);
+  const AttrNumber user_column = column_of(totals, "user_id");
+  const AttrNumber status_column = column_of(totals, "status");
+  const AttrNumber count_column = column_of(totals, "post_count");
+  // A one-entry range table, as logical replication's apply builds: an index
+  // insert after a non-HOT update reads the updated columns there (the hint that
+  // lets a btree delete old versions before it splits a page).
+  RangeTblEntry* rte = makeNode(RangeTblEntry);
+  rte->rtekind = RTE_RELATION;
+  rte->relid = RelationGetRelid(totals);
+  rte->relkind = totals->rd_rel->relkind;
+  rte->rellockmode = RowExclusiveLock;
+  rte->updatedCols = bms_make_singleton(count_column - FirstLowInvalidHeapAttributeNumber);
+  ExecInitRangeTable(estate, list_make1(rte));
+  ResultRelInfo* result = makeNode(ResultRelInfo);
+  InitResultRelInfo(result, totals, 1, nullptr, 0);
+  ExecOpenIndices(result, false);
+
+  TupleTableSlot* found = table_slot_create(totals, &estate->es_tupleTable);
+  IndexScanDesc scan = scan_pair(totals, key, snapshot, user_id, status);
+  const bool exists = index_getnext_slot(scan, ForwardScanDirection, found);
+  index_endscan(scan);
+  index_close(key, NoLock);
+
+  int64 total = folded + change;
+  if (exists) {
+    bool is_null = false;
+    const Datum current = slot_getattr(found, count_column, &is_null);
+    if (!is_null) total += DatumGetInt64(current);
+  }
+  if (exists && total == 0) {
+    // A user deleted with all of their posts leaves no zero row behind.
+    simple_table_tuple_delete(totals, &found->tts_tid, snapshot);
+  } else if (total != 0) {
+    TupleTableSlot* row = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+    ExecClearTuple(row);
+    for (int i = 0; i < desc->natts; ++i) row->tts_isnull[i] = true;
+    if (exists) {
+      slot_getallattrs(found);
+      for (int i = 0; i < desc->natts; ++i) {
+        row->tts_values[i] = found->tts_values[i];
+        row->tts_isnull[i] = found->tts_isnull[i];
+      }
+    } else {
+      row->tts_values[user_column - 1] = user_id;
+      row->tts_isnull[user_column - 1] = false;
+      row->tts_values[status_column - 1] = status;
+      row->tts_isnull[status_column - 1] = false;
+    }
+    row->tts_values[count_column - 1] = Int64GetDatum(total);
+    row->tts_isnull[count_column - 1] = false;
+    ExecStoreVirtualTuple(row);
+    if (exists) {
+      bool update_indexes = false;
+      simple_table_tuple_update(totals, &found->tts_tid, row, snapshot, &update_indexes);
+      if (update_indexes) ExecInsertIndexTuples(result, row, estate, true, false, nullptr, NIL);
+    } else {
+      table_tuple_insert(totals, row, estate->es_output_cid, 0, nullptr);
+      ExecInsertIndexTuples(result, row, estate, false, false, nullptr, NIL);
+    }
+  }
+
+  ExecCloseIndices(result);
+  table_close(totals, NoLock);
+  MemoryContextSwitchTo(old_context);
+  ExecResetTupleTable(estate->es_tupleTable, false);
+  FreeExecutorState(estate);
+  UnregisterSnapshot(snapshot);
+  // As an SPI statement would: later reads of this command see the new total.
+  CommandCounterIncrement();
+  return total;
+}
+
+}  // namespace chronicle::posts
