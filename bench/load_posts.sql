@@ -1,7 +1,7 @@
 -- bench/load_posts.sql: a realistic posts data set for plans and benchmarks.
 --
 --   psql -X -v ON_ERROR_STOP=1 [-v users=1000] [-v posts=1000000] [-v heavy_posts=200000] \
---        -f bench/load_posts.sql
+--        [-v edited=0] -f bench/load_posts.sql
 --
 -- In a database where chronicle is installed (any schema), as a superuser.
 -- EMPTIES users, posts (and audit_logs), then loads:
@@ -10,7 +10,13 @@
 --     :heavy_posts posts; the other posts are spread evenly over users 2..:users;
 --   * statuses ~80% published, 10% draft, 10% archived; published_at spread over
 --     the last two years (drafts and archived posts have none); created_at
---     before published_at; view_count 0..9999; ~250 characters of content.
+--     before published_at; view_count 0..9999; ~250 characters of content;
+--   * with -v edited=N (default 0): about N posts, every (posts / N)-th, were
+--     edited once after they were written: their updated_at is later than
+--     created_at (a published one's is its published_at, when it was published;
+--     any other's 1-60 minutes after created_at). bench/run writes the audit
+--     history of exactly these posts (bench/harness/history.py); every other
+--     post has updated_at = created_at.
 -- Triggers are off while loading (session_replication_role = replica: no audit
 -- rows, no per-row work); post_counts is then recounted with
 -- refresh_post_counts(), and VACUUM ANALYZE leaves statistics and a visibility
@@ -28,6 +34,11 @@
 \else
 \set heavy_posts 200000
 \endif
+\if :{?edited}
+\else
+\set edited 0
+\endif
+SELECT CASE WHEN :edited > 0 THEN GREATEST(1, :posts / :edited) ELSE 0 END AS edit_every \gset
 SELECT n.nspname AS chronicle_schema FROM pg_catalog.pg_extension e
   JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'chronicle' \gset
 SELECT pg_catalog.format('%I', :'chronicle_schema') AS s \gset
@@ -50,7 +61,10 @@ SELECT ('00000000-0000-4000-8000-' || pg_catalog.lpad(pg_catalog.to_hex(g.owner)
        g.status,
        CASE WHEN g.status = 'published' THEN g.created_at + INTERVAL '2 hours' END,
        (pg_catalog.random() * 9999)::int,
-       g.created_at, g.created_at
+       g.created_at,
+       CASE WHEN :edit_every = 0 OR g.i % GREATEST(:edit_every, 1) <> 0 THEN g.created_at
+            WHEN g.status = 'published' THEN g.created_at + INTERVAL '2 hours'
+            ELSE g.created_at + (1 + g.i % 60) * INTERVAL '1 minute' END
   FROM (SELECT i,
                CASE WHEN i <= :heavy_posts THEN 1 ELSE 2 + i % (:users - 1) END AS owner,
                CASE WHEN i % 10 < 8 THEN 'published' WHEN i % 10 = 8 THEN 'draft' ELSE 'archived' END AS status,

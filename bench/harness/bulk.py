@@ -8,7 +8,10 @@ psql and followed, untimed, by a check that it changed exactly N rows and, where
 audited, wrote N exact audit rows (new_data = the row now, old_data = the record's
 previous audit row). (t_variant - t_floor) / N is the triggers' cost per row; the
 "audit off" variants (the same database, its audit trigger disabled) isolate the audit
-trigger: t_variant - t_audit_off.
+trigger: t_variant - t_audit_off. audit_logs is never emptied (it starts with the
+history of history.py): a check reads the audit rows above the statement's starting
+max(id) (:mark), and a record's previous audit row wherever it is (the history holds
+one for some of the existing posts); the audit log's growth is measured per statement.
 
 Large UPDATE (update_large): an UPDATE of the titles of N existing posts (N posts of the
 heaviest user, in physical order, listed in bench_large), once per round and variant.
@@ -82,13 +85,14 @@ SELECT 'posts', 'DELETE', id, user_id, to_jsonb(del), NULL, '{{}}', inet_client_
 
 
 def _check(op):
-    """(rows of the subject, audit rows since :mark, exact audit rows since :mark)."""
+    """(rows of the subject, audit rows since :mark, exact audit rows since :mark).
+    A record's previous audit row may be in the history (history.py) or an earlier round."""
     subject = SAMPLE if op == "update_large" else MINE
     if op == "delete":
         rows = f"(SELECT count(*) FROM posts WHERE {MINE}) + :rows"
         exact = """(SELECT count(*) FROM audit_logs a WHERE a.id > :mark AND a.operation = 'DELETE'
-                     AND a.new_data IS NULL AND a.old_data = (SELECT b.new_data FROM audit_logs b
-                         WHERE b.record_id = a.record_id AND b.id < a.id ORDER BY b.id DESC LIMIT 1))"""
+                     AND a.table_name = 'posts' AND a.new_data IS NULL AND a.old_data = (SELECT b.new_data
+                         FROM audit_logs b WHERE b.record_id = a.record_id AND b.id < a.id ORDER BY b.id DESC LIMIT 1))"""
     else:
         rows = f"(SELECT count(*) FROM posts WHERE {subject})"
         previous = "a.old_data IS NULL" if op == "insert" else """(a.old_data = (SELECT b.new_data
@@ -96,7 +100,7 @@ def _check(op):
                          OR (a.old_data ->> 'id' = a.record_id::text AND NOT EXISTS (SELECT 1 FROM audit_logs b
                              WHERE b.record_id = a.record_id AND b.id < a.id)))"""
         exact = f"""(SELECT count(*) FROM audit_logs a JOIN posts p ON p.id = a.record_id
-                     WHERE a.id > :mark AND a.operation = '{'INSERT' if op == 'insert' else 'UPDATE'}'
+                     WHERE a.id > :mark AND a.table_name = 'posts' AND a.operation = '{'INSERT' if op == 'insert' else 'UPDATE'}'
                      AND a.new_data = to_jsonb(p) AND {previous})"""
     return f"SELECT 'check', {rows}, (SELECT count(*) FROM audit_logs WHERE id > :mark), {exact};"
 
@@ -120,7 +124,7 @@ class BulkResult:
     variants: list
     times: dict = field(default_factory=dict)     # (label, op) -> [ms per round]
     wal: dict = field(default_factory=dict)       # (label, op) -> [bytes per round]
-    sizes: dict = field(default_factory=dict)     # (label, op) -> audit log (table, index) bytes after op
+    sizes: dict = field(default_factory=dict)     # (label, op) -> audit log (table, index) growth by op, bytes
     timed_out: dict = field(default_factory=dict)  # (label, op) -> seconds of the timeout
     errors: list = field(default_factory=list)
     failed_variants: set = field(default_factory=set)
@@ -137,6 +141,7 @@ def _script(v, ops, rows, rnd, timeout_s, skip):
             continue
         guarded = op == "update_status"
         parts += [f"\\echo @@ {op}", "SELECT coalesce(max(id), 0) AS mark FROM audit_logs \\gset",
+                  "SELECT 'size0', pg_table_size('audit_logs'), pg_indexes_size('audit_logs');",
                   "SELECT 'lsn', pg_current_wal_insert_lsn() - '0/0'::pg_lsn;"]
         if guarded:
             parts += [f"SET statement_timeout = '{timeout_s}s';", "\\set ON_ERROR_STOP 0"]
@@ -151,7 +156,8 @@ def _script(v, ops, rows, rnd, timeout_s, skip):
 
 
 def _parse(out):
-    """-> {op: {'ms', 'tag', 'wal', 'check': (rows, audit, exact), 'size': (t, i), 'error'}}"""
+    """-> {op: {'ms', 'tag', 'wal', 'check': (rows, audit, exact), 'size0'/'size': (t, i) before/after,
+    'error'}}"""
     res, op, lsn = {}, None, []
     for line in out.splitlines():
         if line.startswith("@@error "):
@@ -177,8 +183,8 @@ def _parse(out):
                 res[op]["wal"] = lsn[1] - lsn[0]
         elif f[0] == "check":
             res[op]["check"] = tuple(int(x) for x in f[1:])
-        elif f[0] == "size":
-            res[op]["size"] = tuple(int(x) for x in f[1:])
+        elif f[0] in ("size0", "size"):
+            res[op][f[0]] = tuple(int(x) for x in f[1:])
     return res
 
 
@@ -213,7 +219,7 @@ def run_bulk(ctx, title, rows, rounds, ops, timeout_s, with_audit_off=True, warm
     for db in sorted({v.db for v in live}):
         if prepare:
             cl.psql(db, prepare)
-        cl.psql(db, "TRUNCATE audit_logs; VACUUM (ANALYZE) posts", timeout=1800)
+        cl.psql(db, "VACUUM (ANALYZE) posts, audit_logs", timeout=1800)
         if "update_large" in ops:
             heavy = ctx.setup.facts[db].big_user
             cl.psql(db, f"""DROP TABLE IF EXISTS bench_large;
@@ -228,7 +234,6 @@ def run_bulk(ctx, title, rows, rounds, ops, timeout_s, with_audit_off=True, warm
             v_ops = [op for op in ops if not (v.audit_off and op == "update_status")]
             skip = {op for (label, op) in res.timed_out if label == v.label}
             try:
-                cl.psql(v.db, "TRUNCATE audit_logs")
                 try:
                     out = cl.psql(v.db, _script(v, v_ops, n, rnd, timeout_s, skip), quiet=False,
                                   options="-c synchronous_commit=off", timeout=3600)
@@ -258,7 +263,7 @@ def run_bulk(ctx, title, rows, rounds, ops, timeout_s, with_audit_off=True, warm
                         res.times.setdefault((v.label, op), []).append(p["ms"])
                         res.wal.setdefault((v.label, op), []).append(p["wal"])
                         if v.audited:
-                            res.sizes[(v.label, op)] = p["size"]
+                            res.sizes[(v.label, op)] = (p["size"][0] - p["size0"][0], p["size"][1] - p["size0"][1])
                 if rnd > 0:
                     ctx.log(f"  bulk round {rnd}: {v.label:<24} " + "  ".join(
                         f"{op} {parsed[op]['ms']:8.1f} ms" for op in v_ops if "ms" in parsed.get(op, {})))

@@ -3,13 +3,17 @@
 After each pgbench run: the table's row counters moved by exactly one row per
 transaction (so no statement silently matched nothing), and an audited variant
 wrote exactly one audit row per changed row. At the end of a case: every audit row
-is exact (old_data/new_data equal to_jsonb of the row versions, consecutive audit
-rows of a record chain, changed_fields as the variant defines them).
+the case wrote is exact (old_data/new_data equal to_jsonb of the row versions,
+consecutive audit rows of a record chain, changed_fields as the variant defines
+them). The audit log is never emptied (it starts with a history, history.py): every
+check reads the rows with an id above the case's or run's starting max(id), a range
+of the primary key.
 """
 import time
 
 from .cluster import CheckFailed
 from .databases import WRITER
+from .history import REFERENCE_CHANGED_FIELDS
 
 
 def _snapshot_sql(facts):
@@ -108,34 +112,63 @@ def _changed_fields_rule(variant):
     # The reference's function compares three columns only; chronicle (and the limit
     # variant, which writes chronicle's rows) every column, in column order.
     if variant.label == "reference":
-        return "AND att.attname IN ('title', 'content', 'status')"
+        return "AND att.attname IN (" + ", ".join(f"'{c}'" for c in REFERENCE_CHANGED_FIELDS) + ")"
     return ""
 
 
-def case_end(cluster, variant, kind):
-    """Exactness of every audit row the case wrote (audit_logs was emptied at its start)."""
+def _previous_image(since):
+    """The new_data of audit row l's record before the case (from the history or an earlier case), or
+    NULL: what l's old_data must be when it is the record's first audit row of the case. Valid because
+    no case changes a post without an audit row, except view counts in 1.2 (of a post no case deletes
+    or edits)."""
+    return f"""(SELECT b.new_data FROM audit_logs b WHERE b.record_id = l.record_id AND b.id <= {since}
+                ORDER BY b.id DESC LIMIT 1)"""
+
+
+def case_start(cluster, db):
+    """Where the case starts: the audit log's max(id) (the checks read the rows above it)
+    and how many posts the single-row INSERT writer holds."""
+    row = cluster.rows(db, f"""SELECT (SELECT coalesce(max(id), 0) FROM audit_logs),
+                                      (SELECT count(*) FROM posts WHERE user_id = '{WRITER}')""")[0]
+    return {"audit_max": int(row[0]), "writer_posts": int(row[1])}
+
+
+def case_end(cluster, variant, kind, start, transactions):
+    """Exactness of every audit row the case wrote: those with id > start["audit_max"], one
+    per transaction of the case's runs (warm-ups included)."""
     db = variant.db
     if not variant.audited:
         return
-    # The bench runs without autovacuum and emptied audit_logs at the case's start: without
-    # fresh statistics the planner nests loops over tens of thousands of rows (minutes).
+    since = start["audit_max"]
+    # The bench runs without autovacuum: without fresh statistics of what the case wrote the
+    # planner may nest loops over tens of thousands of rows (minutes).
     cluster.psql(db, "ANALYZE posts; ANALYZE audit_logs;")
+    row = cluster.rows(db, f"""SELECT count(*), count(*) FILTER (WHERE table_name = 'posts' AND operation = '{AUDIT_OP[kind]}')
+                               FROM audit_logs WHERE id > {since}""")[0]
+    if int(row[0]) != transactions or int(row[1]) != transactions:
+        raise CheckFailed(f"{row[0]} audit rows ({row[1]} {AUDIT_OP[kind]} of posts) for the case's "
+                          f"{transactions} transactions")
     if kind == "insert":
-        bad = cluster.value(db, f"""
-            SELECT (SELECT count(*) FROM posts WHERE user_id = '{WRITER}')
-                   - (SELECT count(*) FROM audit_logs WHERE operation = 'INSERT')
-                   + (SELECT count(*) FROM posts p WHERE p.user_id = '{WRITER}' AND NOT EXISTS (
-                        SELECT 1 FROM audit_logs a WHERE a.record_id = p.id AND a.operation = 'INSERT'
+        # A bijection between the posts the writer gained and the INSERT audit rows since
+        # the start: as many of each, every audit row the exact image of a distinct new post.
+        row = cluster.rows(db, f"""
+            WITH a AS (SELECT * FROM audit_logs WHERE id > {since} AND operation = 'INSERT')
+            SELECT (SELECT count(*) FROM posts WHERE user_id = '{WRITER}') - {start['writer_posts']},
+                   (SELECT count(*) FROM a), (SELECT count(DISTINCT record_id) FROM a),
+                   (SELECT count(*) FROM a WHERE NOT EXISTS (
+                        SELECT 1 FROM posts p WHERE p.id = a.record_id AND p.user_id = '{WRITER}'
                         AND a.table_name = 'posts' AND a.old_data IS NULL AND a.new_data = to_jsonb(p)
-                        AND a.user_id = p.user_id AND a.changed_fields = '{{}}'))""")
-        if int(bad):
-            raise CheckFailed(f"{bad} inserted rows without their exact audit row")
+                        AND a.user_id = p.user_id AND a.changed_fields = '{{}}'))""")[0]
+        new_posts, audits, distinct, inexact = map(int, row)
+        if new_posts != audits or distinct != audits or inexact:
+            raise CheckFailed(f"{new_posts} posts inserted, {audits} INSERT audit rows ({distinct} records), "
+                              f"{inexact} of them not the exact image of a new post")
     elif kind in ("update", "increment"):
         row = cluster.rows(db, f"""
             WITH a AS (
                 SELECT id, record_id, old_data, new_data, changed_fields,
-                       lag(new_data) OVER (PARTITION BY record_id ORDER BY id) AS prev
-                FROM audit_logs WHERE operation = 'UPDATE')
+                       coalesce(lag(new_data) OVER (PARTITION BY record_id ORDER BY id), {_previous_image(since)}) AS prev
+                FROM audit_logs l WHERE id > {since} AND table_name = 'posts' AND operation = 'UPDATE')
             SELECT count(*) FILTER (WHERE prev IS NOT NULL AND old_data <> prev),
                    count(*) FILTER (WHERE changed_fields IS DISTINCT FROM ARRAY(
                        SELECT att.attname::text FROM pg_attribute att
@@ -155,9 +188,10 @@ def case_end(cluster, variant, kind):
         if problems:
             raise CheckFailed("; ".join(problems))
     elif kind == "delete":
-        bad = cluster.value(db, """
-            SELECT count(*) FROM audit_logs a WHERE a.operation = 'DELETE'
-              AND (a.new_data IS NOT NULL OR a.old_data ->> 'id' IS DISTINCT FROM a.record_id::text
-                   OR a.changed_fields <> '{}' OR EXISTS (SELECT 1 FROM posts p WHERE p.id = a.record_id))""")
+        bad = cluster.value(db, f"""
+            SELECT count(*) FROM audit_logs l WHERE l.id > {since} AND l.operation = 'DELETE'
+              AND (l.table_name <> 'posts' OR l.new_data IS NOT NULL OR l.old_data ->> 'id' IS DISTINCT FROM l.record_id::text
+                   OR l.changed_fields <> '{{}}' OR EXISTS (SELECT 1 FROM posts p WHERE p.id = l.record_id)
+                   OR l.old_data IS DISTINCT FROM coalesce({_previous_image(since)}, l.old_data))""")
         if int(bad):
             raise CheckFailed(f"{bad} inexact DELETE audit rows")

@@ -16,6 +16,9 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from . import history
+from .indexes import without_indexes
+
 WRITER = "00000000-0000-4000-8000-00000000b001"
 BULK = "00000000-0000-4000-8000-00000000b002"
 
@@ -41,6 +44,20 @@ class Setup:
     loader: str = ""
     notes: list = field(default_factory=list)
     view_counts_audited: dict = field(default_factory=dict)   # db -> does increment_post_views write audit rows
+    history_rows: int = 0       # audit rows every database's audit_logs starts with (history.py)
+    history_seconds: float = 0.0
+
+
+def _history(s, cluster, db, changed_fields, log):
+    """Writes the audit history into db (a seed database: its clones inherit it); every database
+    must get the same number of rows."""
+    t = time.time()
+    n = history.seed(cluster, db, changed_fields)
+    s.history_seconds += time.time() - t
+    log(f"setup: {db}: {n:,} audit rows of history ({time.time() - t:.1f} s)")
+    if s.history_rows and n != s.history_rows:
+        raise RuntimeError(f"{db} got {n} audit rows of history, another database {s.history_rows}")
+    s.history_rows = n
 
 
 def _newest_version(cluster):
@@ -72,29 +89,19 @@ def _copy_data(cluster, src, dst):
     in src's physical order, so that every database has the same heap layout.
     The posts indexes that back no constraint are dropped first and built again afterwards,
     with the same names and definitions: one sorted build each instead of a million inserts."""
-    indexes = cluster.rows(dst, """
-        SELECT c.relname, pg_get_indexdef(i.indexrelid), coalesce(obj_description(i.indexrelid, 'pg_class'), '')
-        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE i.indrelid = 'public.posts'::regclass
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)""")
-    for name, _, _ in indexes:
-        cluster.psql(dst, f'DROP INDEX public."{name}"')
-    for table, cols in (("users", USER_COLUMNS), ("posts", POST_COLUMNS)):
-        out = subprocess.Popen([cluster.bin("psql"), "-X", "-q", "-d", src, "-c",
-                                f"COPY {table} ({cols}) TO STDOUT (FORMAT binary)"],
-                               stdout=subprocess.PIPE, env=cluster.env)
-        env = dict(cluster.env, PGOPTIONS="-c session_replication_role=replica")
-        p = subprocess.run([cluster.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst, "-c",
-                            f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)"],
-                           stdin=out.stdout, env=env, capture_output=True, text=True, timeout=3600)
-        out.stdout.close()
-        if out.wait(timeout=60) != 0 or p.returncode != 0:
-            raise RuntimeError(f"copying {table} from {src} to {dst} failed: {p.stderr.strip()}")
-    for name, definition, comment in indexes:
-        sql = f"SET maintenance_work_mem = '256MB'; {definition};"
-        if comment:
-            sql += f" COMMENT ON INDEX public.\"{name}\" IS '{comment.replace(chr(39), chr(39) * 2)}';"
-        cluster.psql(dst, sql, timeout=3600)
+    def copy():
+        for table, cols in (("users", USER_COLUMNS), ("posts", POST_COLUMNS)):
+            out = subprocess.Popen([cluster.bin("psql"), "-X", "-q", "-d", src, "-c",
+                                    f"COPY {table} ({cols}) TO STDOUT (FORMAT binary)"],
+                                   stdout=subprocess.PIPE, env=cluster.env)
+            env = dict(cluster.env, PGOPTIONS="-c session_replication_role=replica")
+            p = subprocess.run([cluster.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst, "-c",
+                                f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)"],
+                               stdin=out.stdout, env=env, capture_output=True, text=True, timeout=3600)
+            out.stdout.close()
+            if out.wait(timeout=60) != 0 or p.returncode != 0:
+                raise RuntimeError(f"copying {table} from {src} to {dst} failed: {p.stderr.strip()}")
+    without_indexes(cluster, dst, "posts", copy)
 
 
 def _common(cluster, db, bench_dir, sizes):
@@ -157,7 +164,8 @@ def build(cluster, bench_dir, sizes, log):
     log(f"setup: loading {sizes['posts']:,} posts (bench/load_posts.sql) into chronicle {s.chronicle_version}")
     _chronicle_db(cluster, "bench_chronicle_seed", s.chronicle_version)
     cluster.psql("bench_chronicle_seed", file=os.path.join(bench_dir, "load_posts.sql"),
-                 variables={"users": sizes["users"], "posts": sizes["posts"], "heavy_posts": sizes["big"]},
+                 variables={"users": sizes["users"], "posts": sizes["posts"], "heavy_posts": sizes["big"],
+                            "edited": sizes["history"]},
                  timeout=3600)
     s.loader = "bench/load_posts.sql"
 
@@ -166,6 +174,7 @@ def build(cluster, bench_dir, sizes, log):
     cluster.psql("bench_seed", file=os.path.join(ref, "schema.sql"))
     _copy_data(cluster, "bench_chronicle_seed", "bench_seed")
     _common(cluster, "bench_seed", bench_dir, sizes)
+    _history(s, cluster, "bench_seed", history.REFERENCE_CHANGED_FIELDS, log)
     for name in ("floor", "limit", "reference", "moddatetime"):
         _clone(cluster, "bench_seed", f"bench_{name}")
     cluster.psql("postgres", "DROP DATABASE bench_seed")
@@ -190,9 +199,11 @@ def build(cluster, bench_dir, sizes, log):
         if _exists(cluster, "bench_chronicle10", "refresh_post_counts()"):
             cluster.psql("bench_chronicle10", "SELECT refresh_post_counts()")
         _common(cluster, "bench_chronicle10", bench_dir, sizes)
+        _history(s, cluster, "bench_chronicle10", None, log)
         cluster.psql("bench_chronicle10", ts_trigger)
         chronicle_dbs.append("bench_chronicle10")
     _common(cluster, "bench_chronicle_seed", bench_dir, sizes)
+    _history(s, cluster, "bench_chronicle_seed", None, log)
     cluster.psql("bench_chronicle_seed", ts_trigger)
     for name in ("chronicle", "chronicle_stmt"):
         _clone(cluster, "bench_chronicle_seed", f"bench_{name}")
