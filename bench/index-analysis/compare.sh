@@ -116,7 +116,13 @@ bench() {  # bench SCRIPT CLIENTS SECONDS [extra pgbench args]: prints "tps xact
   echo "$tps $xacts $(walsince "$l0")"
 }
 
-[[ -n ${COMPARE_SETUP_ONLY:-} ]] && return 0  # sourced by cpu_cost.sh: setup and helpers only
+# COMPARE_SETUP_ONLY=1: setup and helpers only, for cpu_cost.sh, which sources this file. Run
+# directly that way, it only checks that the setup works (the EXIT trap drops the database).
+if [[ -n ${COMPARE_SETUP_ONLY:-} ]]; then
+  if [[ ${BASH_SOURCE[0]} != "$0" ]]; then return 0; fi
+  echo "compare.sh: setup done (COMPARE_SETUP_ONLY), nothing measured"
+  exit 0
+fi
 
 echo "== 1. pgbench, 1 client, ${secs} s each (synchronous_commit off)"
 declare -A tps wal
