@@ -19,7 +19,17 @@ work=$(mktemp -d /tmp/posts-measure-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 schema=$(psql -qXAt -c "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'chronicle'")
 export PGOPTIONS="-c search_path=$schema -c max_parallel_workers_per_gather=0"
-psql -qX -v ON_ERROR_STOP=1 -f bench/reference_get_user_posts.sql >/dev/null
+# The reference's PL/pgSQL get_user_posts from bench/reference/functions.sql (its one copy, the
+# baseline bench/run measures too), created as reference.get_user_posts reading chronicle's posts.
+reference_fn=$(sed -n '/^CREATE FUNCTION public\.get_user_posts(/,/^\$\$ LANGUAGE plpgsql STABLE;$/p' \
+                 bench/reference/functions.sql |
+               sed 's/^CREATE FUNCTION public\.get_user_posts(/CREATE FUNCTION reference.get_user_posts(/;
+                    s/FROM public\.posts p$/FROM '"$schema"'.posts p/')
+if ! grep -q "FROM $schema.posts p\$" <<<"$reference_fn"; then
+  echo "posts_measure.sh: get_user_posts not found in bench/reference/functions.sql" >&2; exit 1
+fi
+psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "CREATE SCHEMA IF NOT EXISTS reference" \
+  -c "DROP FUNCTION IF EXISTS reference.get_user_posts(uuid, varchar, int, int)" -c "$reference_fn" >/dev/null
 
 # The cursor of page 10,000 (10 rows a page): the next_cursor after 99,990 rows.
 cursor=$(psql -qXAt -c "SELECT next_cursor FROM get_user_posts_keyset('$heavy', 'published', 99990) LIMIT 1")
