@@ -36,6 +36,8 @@ class Case:
     comparisons: list = field(default_factory=list)   # (a, b): throughput a / b
     overhead: list = field(default_factory=list)      # (a, b): (cost a - floor) / (cost b - floor)
     note: str = ""
+    rounds: int = None          # measured rounds (default: the mode's)
+    duration: int = None        # seconds per measured run (default: the mode's; full mode only)
 
 
 def _v(label, db, script, **kw):
@@ -75,6 +77,17 @@ def build_cases(setup, depths):
                       posts_variants("posts_delete_plain.sql", "posts_delete_limit.sql",
                                      "posts_delete_plain.sql", with_10=False),
                       comparisons=write_cmp, overhead=write_overhead))
+    # Worst-case latency: one long run per variant of audited single-row UPDATEs, where the
+    # reference's GIN pending-list flushes stall the write that triggers them.
+    cases.append(Case("posts_latency", "posts: worst single-row UPDATE latency over one long run", "update",
+                      [_v("floor", "floor", "posts_update_floor.sql"),
+                       _v("reference", "reference", "posts_update_triggered.sql", audited=True),
+                       _v("chronicle", "chronicle", "posts_update_triggered.sql", audited=True,
+                          unavailable=audit_na)],
+                      syncs=("off",), rounds=1, duration=60,
+                      comparisons=[("chronicle", "reference"), ("chronicle", "floor"), ("reference", "floor")],
+                      note="one 60 s run per variant (full mode), synchronous_commit off; read the max and "
+                           "p99 columns."))
     cases.append(Case("ts_update", "UPDATE of a table whose only trigger maintains updated_at", "ts",
                       [_v("floor", "floor", "ts_update_plain.sql"),
                        _v("reference", "reference", "ts_update_plain.sql", maintains_ts=True),
@@ -172,9 +185,17 @@ def run_case(ctx, case):
 
     def one(v, sync, tag, **how):
         facts = ctx.setup.facts[v.db]
+        # A GIN index with fastupdate defers its work to a pending list that some later
+        # write (or VACUUM) flushes. Each run starts with empty lists and ends by flushing
+        # what it queued, so that the deferred work's WAL is charged to the run that caused it.
+        flush_pending = case.kind != "read"
+        if flush_pending:
+            checks.flush_gin_pending_lists(cl, v.db)
         before = checks.snapshot(cl, v.db, facts)
         r = pgbench.run(cl, v.db, os.path.join(scripts, v.script), ctx.logdir, tag, sync,
                         clients=case.clients, defines=_defines(v, facts, ctx.cursors), **how)
+        if flush_pending:
+            checks.flush_gin_pending_lists(cl, v.db)
         after = checks.after_snapshot(cl, v.db, facts, case.kind, before, r.transactions)
         r.wal_bytes = after["lsn"] - before["lsn"]
         r.wal_fpi_bytes = pgbench.fpi_bytes(cl, before["lsn_text"], after["lsn_text"])
@@ -192,7 +213,7 @@ def run_case(ctx, case):
             except (CheckFailed, RuntimeError) as e:
                 res.failed_variants.add(v.label)
                 res.errors.append(f"{v.label} (warm-up, synchronous_commit={sync}): {e}")
-        for rnd in range(ctx.rounds):
+        for rnd in range(case.rounds or ctx.rounds):
             for v in variants:
                 if v.label in res.failed_variants:
                     continue

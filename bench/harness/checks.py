@@ -41,6 +41,16 @@ def _rows_by_tag(cluster, db, sql):
 LSN_SQL = "SELECT 'lsn', pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn() - '0/0'::pg_lsn;"
 
 
+FLUSH_GIN_SQL = """SELECT count(gin_clean_pending_list(i.indexrelid)) FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+    WHERE a.amname = 'gin' AND c.relnamespace = 'public'::regnamespace"""
+
+
+def flush_gin_pending_lists(cluster, db):
+    """Moves every GIN pending list of db's tables into its index (a no-op without fastupdate)."""
+    cluster.psql(db, FLUSH_GIN_SQL)
+
+
 def snapshot(cluster, db, facts):
     """Counters, audit position and WAL position before a run (one psql call)."""
     rows = _rows_by_tag(cluster, db, LSN_SQL + _snapshot_sql(facts))

@@ -151,7 +151,8 @@ def _write_chart(path, case_results, bulks, scratch):
 
     def has_data(datafile):
         with open(datafile) as fh:
-            return any(x not in ("-", "") for line in fh for x in line.split()[1:])
+            # Each line is '"name with spaces" v1 v2 ...': look at the values only.
+            return any(x != "-" for line in fh if '" ' in line for x in line.split('" ', 1)[1].split())
 
     panels = []
     for sync in ("off", "on"):
@@ -234,7 +235,10 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
     w("")
     w("| case | sync on: tps ratio | sync off: tps ratio | sync on: cost above floor | sync off: cost above floor |")
     w("|---|---|---|---|---|")
+    latency_cases = [cr for cr in case_results if cr.case.key == "posts_latency"]
     for cr in case_results:
+        if cr in latency_cases:
+            continue
         labels = {v.label for v in cr.case.variants if not v.unavailable}
         for a in ("chronicle 1.0", "chronicle", "chronicle stmt", "chronicle keyset"):
             if a not in labels:
@@ -246,6 +250,17 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
                 o = overhead_ratio(cr, sync, a, "reference") if (a, "reference") in cr.case.overhead else None
                 cells.append(ratio_fmt(o).replace("x", "") if o is not None else "–")
             w(f"| {cr.case.title} ({a}) | " + " | ".join(cells) + " |")
+    for cr in latency_cases:
+        worst = []
+        for label in ("floor", "reference", "chronicle"):
+            runs = cr.runs.get(("off", label))
+            if runs:
+                s_ = summary(runs)
+                worst.append(f"{label} {fmt(s_['max'], 1)} ms (p99 {fmt(s_['p99'], 2)} ms, {s_['tx']:,} transactions)")
+        if worst:
+            w("")
+            w(f"Worst single-row UPDATE latency over one run of {cr.runs[('off', 'floor')][0].seconds:.1f} s per variant "
+              "(synchronous_commit off): " + "; ".join(worst) + ".")
     for bulk in bulks:
         w("")
         w(f"Bulk statements ({bulk.title}), {bulk.rows:,} rows each: cost per row above the floor as a fraction of "
@@ -285,7 +300,9 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
       "percentiles pooled over all rounds' transactions; WAL: bytes of WAL inserted per transaction "
       "(pg_current_wal_insert_lsn difference / transactions, median of the rounds), of which full-page images "
       "(pg_waldump --stats; they depend on how many pages a run touches first after the case's checkpoint), "
-      "and without them: what the statements themselves log.")
+      "and without them: what the statements themselves log. Each write run starts with empty GIN pending "
+      "lists and ends by flushing the entries it queued (gin_clean_pending_list), so the WAL of the work a "
+      "fastupdate GIN defers is charged to the run that caused it.")
     for cr in case_results:
         c = cr.case
         w("")
