@@ -41,46 +41,11 @@ CREATE TRIGGER posts_set_published_at
     FOR EACH ROW
     EXECUTE FUNCTION public.set_published_at();
 
-CREATE FUNCTION public.audit_trigger_function()
-RETURNS TRIGGER AS $$
-DECLARE
-    changed_fields TEXT[] := ARRAY[]::TEXT[];
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF OLD.title IS DISTINCT FROM NEW.title THEN
-            changed_fields := array_append(changed_fields, 'title');
-        END IF;
-        IF OLD.content IS DISTINCT FROM NEW.content THEN
-            changed_fields := array_append(changed_fields, 'content');
-        END IF;
-        IF OLD.status IS DISTINCT FROM NEW.status THEN
-            changed_fields := array_append(changed_fields, 'status');
-        END IF;
-    END IF;
-
-    INSERT INTO public.audit_logs (
-        table_name,
-        operation,
-        record_id,
-        user_id,
-        old_data,
-        new_data,
-        changed_fields
-    ) VALUES (
-        TG_TABLE_NAME,
-        TG_OP,
-        COALESCE(NEW.id, OLD.id),
-        COALESCE(NEW.user_id, OLD.user_id),
-        CASE WHEN TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN row_to_json(OLD)::JSONB ELSE NULL END,
-        CASE WHEN TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN row_to_json(NEW)::JSONB ELSE NULL END,
-        changed_fields
-    );
-
-    RETURN COALESCE(NEW, OLD);
-END;
-$$ LANGUAGE plpgsql;
+-- V004's audit function: one copy, shared with the scripts that measure it beside
+-- chronicle (which has its own audit_trigger_function() there, hence the name).
+\ir audit_function.sql
 
 CREATE TRIGGER posts_audit_trigger
     AFTER INSERT OR UPDATE OR DELETE ON public.posts
     FOR EACH ROW
-    EXECUTE FUNCTION public.audit_trigger_function();
+    EXECUTE FUNCTION public.reference_audit_trigger_function();
