@@ -1,6 +1,7 @@
 #include "posts/owner_scope.h"
 
 #include "pg/boundary.h"
+#include "posts/extension_relation.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -14,11 +15,7 @@ namespace chronicle::posts {
 namespace {
 
 Oid owner_of(Oid schema, const char* table) {
-  const Oid relation = pg::pg_call([&] { return get_relname_relid(table, schema); });
-  if (!OidIsValid(relation)) {
-    throw Error("42P01", fmt::format("relation \"{}\" of extension chronicle does not exist", table))
-        .hint("The extension's objects are incomplete: reinstall or update the extension.");
-  }
+  const Oid relation = pg::pg_call([&] { return extension_relation(schema, table); });
   return pg::pg_call([&] {
     HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
     if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", relation);

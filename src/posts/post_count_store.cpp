@@ -1,5 +1,7 @@
 #include "posts/post_count_store.h"
 
+#include "posts/extension_relation.h"
+
 extern "C" {
 #include "access/genam.h"
 #include "access/sysattr.h"
@@ -17,16 +19,6 @@ extern "C" {
 
 namespace chronicle::posts {
 namespace {
-
-Oid relation_of_extension(Oid schema, const char* name) {
-  const Oid relation = get_relname_relid(name, schema);
-  if (!OidIsValid(relation)) {
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                    errmsg("relation \"%s\" of extension chronicle does not exist", name),
-                    errhint("The extension's objects are incomplete: reinstall or update the extension.")));
-  }
-  return relation;
-}
 
 AttrNumber column_of(Relation rel, const char* name) {
   const AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
@@ -52,8 +44,8 @@ IndexScanDesc scan_pair(Relation rel, Relation index, Snapshot snapshot, Datum u
 
 // Deletes the pair's deltas visible to the snapshot and returns their sum.
 int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
-  Relation deltas = table_open(relation_of_extension(schema, "post_count_deltas"), RowExclusiveLock);
-  Relation index = index_open(relation_of_extension(schema, "post_count_deltas_key"), RowExclusiveLock);
+  Relation deltas = table_open(extension_relation(schema, "post_count_deltas"), RowExclusiveLock);
+  Relation index = index_open(extension_relation(schema, "post_count_deltas_key"), RowExclusiveLock);
   const AttrNumber delta_column = column_of(deltas, "delta");
   TupleTableSlot* slot = table_slot_create(deltas, &estate->es_tupleTable);
   IndexScanDesc scan = scan_pair(deltas, index, estate->es_snapshot, user_id, status);
@@ -82,8 +74,8 @@ int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change) {
 
   const int64 folded = take_deltas(schema, estate, user_id, status);
 
-  Relation totals = table_open(relation_of_extension(schema, "post_count_totals"), RowExclusiveLock);
-  Relation key = index_open(relation_of_extension(schema, "post_count_totals_pkey"), RowExclusiveLock);
+  Relation totals = table_open(extension_relation(schema, "post_count_totals"), RowExclusiveLock);
+  Relation key = index_open(extension_relation(schema, "post_count_totals_pkey"), RowExclusiveLock);
   TupleDesc desc = RelationGetDescr(totals);
   const AttrNumber user_column = column_of(totals, "user_id");
   const AttrNumber status_column = column_of(totals, "status");
