@@ -14,10 +14,11 @@
 // it again at once: an insert and a delete of a row per write, whose dead rows
 // slowed every later fold of a busy pair until VACUUM came by.)
 //
-// The writes run as the tables' owner (OwnerScope): application roles can make
-// posts but cannot touch the counts. EXECUTE on these functions is revoked from
-// PUBLIC (CREATE TRIGGER needs it), and a firing on any table but the
-// extension's posts is refused.
+// Application roles can make posts but cannot touch the counts: a fold writes
+// through the table AM, which checks no privilege (post_count_store.h); a delta
+// is appended through SPI as the tables' owner (OwnerScope). EXECUTE on these
+// functions is revoked from PUBLIC (CREATE TRIGGER needs it), and a firing on any
+// table but the extension's posts is refused.
 #include <array>
 #include <map>
 #include <optional>
