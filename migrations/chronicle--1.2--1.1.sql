@@ -25,7 +25,13 @@ DECLARE
         ['audit_logs', 'idx_audit_created_at', 'USING btree (created_at DESC)'],
         ['audit_logs', 'idx_audit_old_data_gin', 'USING gin (old_data)'],
         ['audit_logs', 'idx_audit_new_data_gin', 'USING gin (new_data)'],
-        ['posts', 'idx_posts_user_id', 'USING btree (user_id)']];
+        ['posts', 'idx_posts_user_id', 'USING btree (user_id)'],
+        ['posts', 'idx_posts_status_published',
+         'USING btree (status, published_at DESC) WHERE status::text OPERATOR(pg_catalog.=) ''published''::text'],
+        ['posts', 'idx_posts_covering_list',
+         'USING btree (user_id, status) INCLUDE (title, published_at, view_count) WHERE status::text OPERATOR(pg_catalog.=) ''published''::text'],
+        ['posts', 'idx_posts_published_popular',
+         'USING btree (published_at DESC) INCLUDE (view_count, id, user_id, title) WHERE status::text OPERATOR(pg_catalog.=) ''published''::text']];
     extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
                          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
                         WHERE e.extname OPERATOR(pg_catalog.=) 'chronicle');
@@ -99,6 +105,15 @@ CREATE TRIGGER posts_updated_at_trigger
 -- 1.2's indexes (built by the step or by pending_migration_steps(), or a
 -- leftover of a failed build) and its registry rows
 -- ---------------------------------------------------------------------------
+DROP INDEX IF EXISTS @extschema@.idx_posts_published_at;
 DROP INDEX IF EXISTS @extschema@.idx_audit_created_at_brin;
 DROP INDEX IF EXISTS @extschema@.idx_audit_changed_fields;
 DELETE FROM @extschema@.migration_steps WHERE version OPERATOR(pg_catalog.=) '1.2';
+
+-- 1.1's step for the reference's covering index, withdrawn by 1.1--1.2: the
+-- index is 1.1's again (pending_migration_steps() builds it if it is gone).
+INSERT INTO @extschema@.migration_steps
+    (position, version, kind, table_name, object_name, index_definition)
+VALUES
+    (120, '1.1', 'create_index', 'posts', 'idx_posts_user_status_covering',
+     'USING btree (user_id, status) INCLUDE (title, content, created_at, published_at, view_count)');

@@ -1,6 +1,7 @@
 // get_popular_posts(p_days, p_limit): published posts of active users published
 // in the last p_days days, by view_count DESC, id DESC. The date range is read
-// from idx_posts_status_published; the authors through users' primary key.
+// from idx_posts_published_at (1.2; idx_posts_published_popular before), the
+// authors through users' primary key.
 #include "pg/boundary.h"
 #include "pg/spi.h"
 #include "posts/arguments.h"

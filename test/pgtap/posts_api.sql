@@ -104,7 +104,7 @@ SELECT set_has(
     $$VALUES
       ('CREATE INDEX idx_posts_user_status_order ON api.posts USING btree (user_id, status, published_at DESC NULLS LAST, created_at DESC, id DESC)'),
       ('CREATE INDEX idx_posts_user_order ON api.posts USING btree (user_id, published_at DESC NULLS LAST, created_at DESC, id DESC)'),
-      ('CREATE INDEX idx_posts_published_popular ON api.posts USING btree (published_at DESC) INCLUDE (view_count, id, user_id, title) WHERE ((status)::text = ''published''::text)'),
+      ('CREATE INDEX idx_posts_published_at ON api.posts USING btree (published_at DESC) WHERE ((status)::text = ''published''::text)'),
       ('CREATE UNIQUE INDEX post_count_totals_pkey ON api.post_count_totals USING btree (user_id, status)'),
       ('CREATE INDEX post_count_deltas_key ON api.post_count_deltas USING btree (user_id, status)')$$,
     'the posts API''s indexes');

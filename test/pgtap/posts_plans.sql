@@ -63,7 +63,7 @@ BEGIN
 END
 $$;
 
-SELECT plan(26);
+SELECT plan(25);
 
 SELECT pg_temp.prepare('page_by_status', 'uuid, varchar, int8, timestamp, timestamp, uuid, bool, timestamp, uuid');
 SELECT pg_temp.prepare('page_all', 'uuid, varchar, int8, timestamp, timestamp, uuid, bool, timestamp, uuid');
@@ -126,12 +126,19 @@ SELECT ok((SELECT bool_or(index_name = 'users_pkey') AND NOT bool_or(node = 'Seq
              FROM pg_temp.nodes(m, format('soft_delete(%s, NULL)', :'light'))),
           'soft_delete_user finds its user by primary key (' || m || ')')
   FROM unnest(ARRAY['force_generic_plan', 'force_custom_plan']) AS m;
--- get_popular_posts: the date range of published posts, index-only.
-SELECT ok(NOT EXISTS (SELECT FROM pg_temp.nodes(m, format('popular(%s, 10)', d))
-                       WHERE relation = 'posts' AND (node <> 'Index Only Scan' OR index_name <> 'idx_posts_published_popular'))
-          AND EXISTS (SELECT FROM pg_temp.nodes(m, format('popular(%s, 10)', d)) WHERE relation = 'posts'),
-          format('get_popular_posts(%s) reads idx_posts_published_popular only (%s)', d, m))
-  FROM unnest(ARRAY['force_generic_plan', 'force_custom_plan']) AS m, unnest(ARRAY[7, 30]) AS d;
+-- get_popular_posts: the date range of published posts from the partial index
+-- on published_at; the rows themselves (view_count) from the table: no index
+-- holds view_count, so that a view is a HOT update (1.2). Planned per call,
+-- as the number of days decides whether the index is worth it: a week of
+-- this data is 1% of the posts.
+SELECT ok((SELECT bool_or(index_name = 'idx_posts_published_at')
+                  AND NOT bool_or(node = 'Seq Scan' AND relation = 'posts')
+             FROM pg_temp.nodes('force_custom_plan', format('popular(%s, 10)', d))),
+          format('get_popular_posts(%s) reads the date range from idx_posts_published_at', d))
+  FROM unnest(ARRAY[7, 30]) AS d;
+SELECT is((SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+            WHERE i.indrelid = 'posts'::regclass AND a.attname = 'view_count'), 0::bigint,
+          'no index of posts holds view_count, so increment_post_views can update in place (HOT)');
 
 -- The functions themselves return what the plans promise on this data.
 SELECT is((SELECT count(*) FROM get_user_posts(:heavy, 'published', 10, 15000)), 10::bigint,
