@@ -89,6 +89,8 @@ DROP FUNCTION @extschema@.index_report(text);
 -- posts_audit_trigger and posts_updated_at_trigger as in 1.1: every UPDATE is
 -- audited and moves updated_at
 -- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.posts RESET (fillfactor);
+
 DROP TRIGGER posts_audit_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_audit_trigger
     AFTER INSERT OR UPDATE OR DELETE ON @extschema@.posts
