@@ -105,7 +105,7 @@ RESET search_path;
 DROP EXTENSION chronicle;
 
 -- ---------------------------------------------------------------------------
--- 1.1 -> 1.2 on a big audit_logs: the index work is left to
+-- 1.1 -> 1.2 on a big audit_logs and a big posts: the index work is left to
 -- pending_migration_steps(), new indexes first, then the drops
 -- ---------------------------------------------------------------------------
 CREATE EXTENSION chronicle VERSION '1.1';
@@ -113,6 +113,13 @@ SELECT ddl FROM pending_migration_steps() \gexec
 INSERT INTO audit_logs (table_name, operation, record_id, new_data, changed_fields)
 SELECT 'posts', 'UPDATE', gen_random_uuid(), jsonb_build_object('n', g), '{title}'
   FROM generate_series(1, 10001) g;
+INSERT INTO users (id, email, name, password_hash)
+VALUES ('00000000-0000-4000-8000-000000000002', 'grace@example.com', 'Grace', 'h');
+ALTER TABLE posts DISABLE TRIGGER posts_audit_trigger;
+INSERT INTO posts (user_id, title, content, status)
+SELECT '00000000-0000-4000-8000-000000000002', 'Post ' || g, 'text', CASE WHEN g % 2 = 0 THEN 'published' ELSE 'draft' END
+  FROM generate_series(1, 10001) g;
+ALTER TABLE posts ENABLE TRIGGER posts_audit_trigger;
 BEGIN;
 ALTER EXTENSION chronicle UPDATE TO '1.2';
 SHOW lock_timeout;
@@ -121,7 +128,7 @@ SELECT * FROM pending_migration_steps();
 SELECT ddl FROM pending_migration_steps() \gexec
 SELECT count(*) AS still_pending FROM pending_migration_steps();
 SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
- WHERE i.indrelid = 'audit_logs'::regclass AND i.indisvalid ORDER BY 1;
+ WHERE i.indrelid IN ('audit_logs'::regclass, 'posts'::regclass) AND i.indisvalid ORDER BY 1;
 
 -- ---------------------------------------------------------------------------
 -- 1.2 -> 1.1: the indexes 1.1 has are not built inside the step on a big
@@ -132,6 +139,10 @@ SELECT extversion FROM pg_extension WHERE extname = 'chronicle';
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_created_at ON public.audit_logs USING btree (created_at DESC);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_old_data_gin ON public.audit_logs USING gin (old_data);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_audit_new_data_gin ON public.audit_logs USING gin (new_data);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_posts_user_id ON public.posts USING btree (user_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_posts_status_published ON public.posts USING btree (status, published_at DESC) WHERE status::text OPERATOR(pg_catalog.=) 'published'::text;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_posts_covering_list ON public.posts USING btree (user_id, status) INCLUDE (title, published_at, view_count) WHERE status::text OPERATOR(pg_catalog.=) 'published'::text;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_posts_published_popular ON public.posts USING btree (published_at DESC) INCLUDE (view_count, id, user_id, title) WHERE status::text OPERATOR(pg_catalog.=) 'published'::text;
 ALTER EXTENSION chronicle UPDATE TO '1.1';
 SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid IN ('audit_logs'::regclass, 'posts'::regclass) AND i.indisvalid ORDER BY 1;
