@@ -1,5 +1,7 @@
 #include "audit/writer.h"
 
+#include "pg/direct_write.h"
+
 #include "timestamps/current_timestamp.h"
 
 extern "C" {
@@ -12,7 +14,6 @@ extern "C" {
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
-#include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "utils/inval.h"
 #include "utils/builtins.h"
@@ -181,22 +182,10 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
 
   sink->estate = CreateExecutorState();
   EState* estate = sink->estate;
-  MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-  // A one-entry range table, as logical replication's apply builds: the executor's
-  // error reporting for a failed constraint looks the relation up there.
-  RangeTblEntry* rte = makeNode(RangeTblEntry);
-  rte->rtekind = RTE_RELATION;
-  rte->relid = RelationGetRelid(rel);
-  rte->relkind = rel->rd_rel->relkind;
-  rte->rellockmode = RowExclusiveLock;
-  ExecInitRangeTable(estate, list_make1(rte));
-  sink->result = makeNode(ResultRelInfo);
-  InitResultRelInfo(sink->result, rel, 1, nullptr, 0);
-  ExecOpenIndices(sink->result, false);
-  MemoryContextSwitchTo(old);
+  sink->result = pg::open_result_relation(estate, rel, nullptr);  // the audit log is only inserted into
   prepare_checks(sink);
   ++open_sinks;
-  old = MemoryContextSwitchTo(estate->es_query_cxt);
+  MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->capacity = capacity;
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
   // Slots are made as rows arrive: a one-row statement must not pay for a batch.

@@ -1,5 +1,6 @@
 #include "posts/post_count_store.h"
 
+#include "pg/direct_write.h"
 #include "posts/extension_relation.h"
 
 extern "C" {
@@ -10,7 +11,6 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "executor/executor.h"
-#include "nodes/makefuncs.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -80,19 +80,10 @@ int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change) {
   const AttrNumber user_column = column_of(totals, "user_id");
   const AttrNumber status_column = column_of(totals, "status");
   const AttrNumber count_column = column_of(totals, "post_count");
-  // A one-entry range table, as logical replication's apply builds: an index
-  // insert after a non-HOT update reads the updated columns there (the hint that
-  // lets a btree delete old versions before it splits a page).
-  RangeTblEntry* rte = makeNode(RangeTblEntry);
-  rte->rtekind = RTE_RELATION;
-  rte->relid = RelationGetRelid(totals);
-  rte->relkind = totals->rd_rel->relkind;
-  rte->rellockmode = RowExclusiveLock;
-  rte->updatedCols = bms_make_singleton(count_column - FirstLowInvalidHeapAttributeNumber);
-  ExecInitRangeTable(estate, list_make1(rte));
-  ResultRelInfo* result = makeNode(ResultRelInfo);
-  InitResultRelInfo(result, totals, 1, nullptr, 0);
-  ExecOpenIndices(result, false);
+  // An index insert after a non-HOT update of the total reads there which
+  // columns changed (without it the backend crashed: regress posts_counts).
+  ResultRelInfo* result = pg::open_result_relation(
+      estate, totals, bms_make_singleton(count_column - FirstLowInvalidHeapAttributeNumber));
 
   TupleTableSlot* found = table_slot_create(totals, &estate->es_tupleTable);
   IndexScanDesc scan = scan_pair(totals, key, snapshot, user_id, status);
