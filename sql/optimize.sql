@@ -57,6 +57,32 @@ DELETE FROM users;
 DELETE FROM audit_logs;
 
 -- ---------------------------------------------------------------------------
+-- "Changes where field F changed" through idx_audit_changed_fields: the GIN
+-- keeps new entries in a pending list of at most 64 kB (about 8 pages) and
+-- merges them into its tree when a write fills it. Reads see both.
+-- ---------------------------------------------------------------------------
+INSERT INTO users (id, email, name, password_hash)
+VALUES ('00000000-0000-4000-8000-000000000001', 'ada@example.com', 'Ada', 'h');
+INSERT INTO posts (user_id, title, content)
+SELECT '00000000-0000-4000-8000-000000000001', 'Post ' || g, 'text' FROM generate_series(1, 2000) g;
+SELECT gin_clean_pending_list('idx_audit_changed_fields') > 0 AS inserts_were_pending;
+UPDATE posts SET title = title || ' (edited)' WHERE title LIKE 'Post 1%';
+SET enable_seqscan = off;
+SELECT count(*) AS title_changes_by_index FROM audit_logs WHERE changed_fields @> '{title}';
+RESET enable_seqscan;
+SELECT count(*) AS title_changes_by_scan FROM audit_logs WHERE changed_fields @> '{title}';
+-- 2,000 UPDATEs of two fields each fill the list several times over; each time
+-- the write that filled it emptied it, so what is left fits in the limit.
+UPDATE posts SET title = title || '!';
+SELECT gin_clean_pending_list('idx_audit_changed_fields') BETWEEN 1 AND 8 AS pending_pages_within_limit;
+SET enable_seqscan = off;
+SELECT count(*) AS title_changes_by_index FROM audit_logs WHERE changed_fields @> '{title}';
+RESET enable_seqscan;
+DELETE FROM posts;
+DELETE FROM users;
+DELETE FROM audit_logs;
+
+-- ---------------------------------------------------------------------------
 -- index_report(): findings for the extension's tables or the whole database
 -- ---------------------------------------------------------------------------
 SELECT code, message, hint FROM pg_temp.catch_error($$SELECT * FROM index_report('schema')$$);

@@ -84,7 +84,7 @@ CREATE INDEX idx_audit_old_data_gin ON audit_logs USING GIN (old_data);
 CREATE INDEX idx_audit_new_data_gin ON audit_logs USING GIN (new_data);
 CREATE INDEX idx_posts_user_id ON posts(user_id);" ;;
     *) idx+="
-CREATE INDEX idx_audit_changed_fields ON audit_logs USING gin (changed_fields) WITH (fastupdate = off);
+CREATE INDEX idx_audit_changed_fields ON audit_logs USING gin (changed_fields) WITH (fastupdate = on, gin_pending_list_limit = 64);
 CREATE INDEX idx_audit_created_at_brin ON audit_logs USING brin (created_at) WITH (pages_per_range = 32);" ;;
   esac
   "${psql[@]}" -c "TRUNCATE posts, audit_logs, post_count_totals, post_count_deltas" -c "$sql $idx" -c "CHECKPOINT"

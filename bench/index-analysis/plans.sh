@@ -18,7 +18,7 @@ CREATE INDEX idx_audit_old_data_gin ON audit_logs USING GIN (old_data);
 CREATE INDEX idx_audit_new_data_gin ON audit_logs USING GIN (new_data);"
 else psql -qX -c "
 CREATE INDEX idx_audit_created_at_brin ON audit_logs USING brin (created_at) WITH (pages_per_range = 32);
-CREATE INDEX idx_audit_changed_fields ON audit_logs USING gin (changed_fields) WITH (fastupdate = off);"
+CREATE INDEX idx_audit_changed_fields ON audit_logs USING gin (changed_fields) WITH (fastupdate = on, gin_pending_list_limit = 64);"
 fi
 psql -qX -c "VACUUM ANALYZE audit_logs"
 rec=$(psql -qXAt -c "SELECT record_id FROM audit_logs WHERE table_name='posts' OFFSET 12345 LIMIT 1")

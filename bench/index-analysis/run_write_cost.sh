@@ -17,6 +17,7 @@ m 'GIN(new_data) jsonb_path_ops' 'CREATE INDEX ON al USING gin (new_data jsonb_p
 m 'GIN(new_data) jsonb_path_ops fastupdate=off' 'CREATE INDEX ON al USING gin (new_data jsonb_path_ops) WITH (fastupdate = off)'
 m 'GIN(changed_fields)' 'CREATE INDEX ON al USING gin (changed_fields)'
 m 'GIN(changed_fields) fastupdate=off' 'CREATE INDEX ON al USING gin (changed_fields) WITH (fastupdate = off)'
+m 'GIN(changed_fields) pending list 64 kB' 'CREATE INDEX ON al USING gin (changed_fields) WITH (fastupdate = on, gin_pending_list_limit = 64)'
 m 'BRIN(created_at)' 'CREATE INDEX ON al USING brin (created_at)'
 m 'btree(record_id, created_at DESC)' 'CREATE INDEX ON al (record_id, created_at DESC)'
 m 'btree(user_id, created_at DESC)' 'CREATE INDEX ON al (user_id, created_at DESC)'
