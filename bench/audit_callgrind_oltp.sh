@@ -32,7 +32,8 @@ as_server "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
 chmod 777 "$dir"
 for v in none reference row statement; do
   { for i in $(seq 1 $n); do echo "UPDATE posts SET title = 'edited $i' WHERE id = (SELECT id FROM ids WHERE n = $((i % 1000 + 1)));"; done
-    for i in $(seq 1 $n); do echo "INSERT INTO posts (user_id, title, content) SELECT user_id, 'new $i', 'content' FROM posts LIMIT 1;"; done; } > "$dir/s.sql"
+    for i in $(seq 1 $n); do echo "INSERT INTO posts (user_id, title, content) SELECT user_id, 'new $i', 'content' FROM posts LIMIT 1;"; done; } |
+    sed 's/$/\n/' > "$dir/s.sql"   # under -j a blank line ends a command: each statement its own transaction
   as_server valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$v" --collect-atstart=no --toggle-collect=PortalRun \
     "$PGBIN/postgres" --single -j -D "$dir/data" "s_$v" < "$dir/s.sql" >/dev/null 2>"$dir/log.$v"
   ir[$v]=$(sed -n 's/^summary: //p; s/^totals: //p' "$dir/cg.$v" | head -1)
