@@ -5,9 +5,11 @@
 #   - instructions per transaction: one single-user backend per variant under
 #     callgrind, N INSERTs then N UPDATEs, each statement its own transaction
 #     (counted inside PortalRun and the commit);
-#   - pgbench (synchronous_commit off, alternating variants): tps, WAL per
-#     transaction with the pending list flushed at the end of the run (so its
-#     deferred work is charged), and the worst single write.
+#   - pgbench (synchronous_commit off, alternating variants): tps, backend CPU
+#     per transaction (the pgbench connection's server process, from the
+#     postmaster's children's times in /proc: far steadier here than tps), WAL
+#     per transaction with the pending list flushed at the end of the run (so
+#     its deferred work is charged), and the worst single write.
 #
 #   bench/index-analysis/gin_pending_cost.sh [posts=100000] [n=1000] [secs=20] [rounds=2]
 set -euo pipefail
@@ -60,19 +62,27 @@ echo "instructions per single-row transaction (mean of $n INSERTs and $n UPDATEs
 echo "  fastupdate off: $(( ir[g_off] / (2 * n) ))  pending list 64 kB: $(( ir[g_pending] / (2 * n) ))"
 
 flush="SELECT gin_clean_pending_list('idx_audit_changed_fields')"
+postmaster=$(head -1 "$PGDATA/postmaster.pid")
+children_cpu() { awk '{print $16 + $17}' "/proc/$postmaster/stat"; }   # clock ticks of exited children
 echo "pgbench, posts_update_triggered.sql, ${secs} s a run:"
 for r in $(seq 1 "$rounds"); do
   for db in g_off g_pending; do
     psql -XAtq -d "$db" -c "$flush" -c "CHECKPOINT" >/dev/null
     start=$(psql -XAt -d "$db" -c "SELECT pg_current_wal_insert_lsn()")
     rm -rf "$dir/log"; mkdir "$dir/log"
+    cpu0=$(children_cpu)
     out=$(cd "$dir/log" && pgbench -n -M prepared -l -T "$secs" -D writer=$writer -D hot=10000 \
       -f "$OLDPWD/bench/pgbench/posts_update_triggered.sql" "$db")
+    # The backend's times reach the postmaster once it has exited and been reaped.
+    while [[ $(psql -XAt -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'") != 0 ]]; do
+      sleep 0.1; done
+    sleep 0.5
+    cpu=$(( ($(children_cpu) - cpu0) * 1000000 / $(getconf CLK_TCK) ))
     psql -XAtq -d "$db" -c "$flush" >/dev/null
     wal=$(psql -XAt -d "$db" -c "SELECT pg_current_wal_insert_lsn() - '$start'")
     tx=$(awk '/actually processed/ {print $NF}' <<<"$out")
     tps=$(awk '/^tps/ {printf "%.0f", $3}' <<<"$out")
     worst=$(cat "$dir"/log/pgbench_log.* | awk '$3 > m {m = $3} END {printf "%.1f", m / 1000}')
-    echo "  round $r $db: $tps tps, $(( ${wal%.*} / tx )) WAL B/tx, worst write $worst ms"
+    echo "  round $r $db: $tps tps, backend CPU $(( cpu / tx )) us/tx, $(( ${wal%.*} / tx )) WAL B/tx, worst write $worst ms"
   done
 done
