@@ -151,6 +151,19 @@ $small_tables$;
 -- block reads or writes).
 ALTER TABLE @extschema@.posts SET (fillfactor = 90);
 
+-- post_count_totals: a few rows, each updated (HOT) by every write of its
+-- user's posts in a status. Each update leaves a row version behind on the
+-- page, and a fold reads its row through them until a read prunes the page;
+-- PostgreSQL prunes once the page's free space falls below its fillfactor's
+-- reserve, and a prune reads every row of the page. Pages filled to a quarter
+-- are pruned at once by the next fold, and hold a quarter as many rows to
+-- read (callgrind, single-row UPDATE that moves a post between statuses: about
+-- 20,000 instructions less, of some 730,000). The space: about 800 bytes per
+-- user with posts, instead of 200. As for posts, only pages written from now
+-- on: VACUUM FULL post_count_totals (a short exclusive lock on a small table)
+-- applies it to the rows already there.
+ALTER TABLE @extschema@.post_count_totals SET (fillfactor = 25);
+
 DROP TRIGGER posts_updated_at_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_updated_at_trigger
     BEFORE UPDATE OF id, user_id, title, content, status, published_at, created_at, updated_at

@@ -90,6 +90,7 @@ DROP FUNCTION @extschema@.index_report(text);
 -- audited and moves updated_at
 -- ---------------------------------------------------------------------------
 ALTER TABLE @extschema@.posts RESET (fillfactor);
+ALTER TABLE @extschema@.post_count_totals RESET (fillfactor);
 
 DROP TRIGGER posts_audit_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_audit_trigger
