@@ -158,7 +158,7 @@ ALTER TABLE @extschema@.posts SET (fillfactor = 90);
 -- reserve, and a prune reads every row of the page. Pages filled to a quarter
 -- are pruned at once by the next fold, and hold a quarter as many rows to
 -- read (callgrind, single-row UPDATE that moves a post between statuses: about
--- 20,000 instructions less, of some 730,000). The space: about 800 bytes per
+-- 20,000 instructions fewer, of some 755,000). The space: up to 800 bytes per
 -- user with posts, instead of 200. As for posts, only pages written from now
 -- on: VACUUM FULL post_count_totals (a short exclusive lock on a small table)
 -- applies it to the rows already there.

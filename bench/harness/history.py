@@ -23,8 +23,8 @@ would have compressed its row images (lz4) inline, so a chronicle database's
 history takes somewhat more table space than chronicle itself would have used
 (the per-case growth figures are deltas and unaffected). The btrees take the rows one
 by one, as a live log's do: a freshly built btree is packed, and the first writes
-into its random places (record_id) split nearly every page, which would add about
-150 bytes of index and its WAL to each of the first cases' audited rows.
+into its random places (record_id) split nearly every page, which would add 60 to
+160 bytes of index, and their WAL, to each audited row of the first cases.
 """
 
 from .indexes import without_indexes
