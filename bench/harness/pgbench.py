@@ -13,6 +13,10 @@ class RunResult:
     failed: int
     seconds: float
     latencies_us: list = field(default_factory=list)
+    # The slowest transaction: when it ended, in seconds after the first one ended, and its
+    # number on its connection (pgbench counts from 1: the first also warms the caches).
+    worst_at_s: float = None
+    worst_tx_no: int = None
     wal_bytes: int = 0
     wal_fpi_bytes: int = None   # from pg_waldump --stats; None when it could not be read
 
@@ -87,13 +91,24 @@ def run(cluster, db, script, logdir, tag, sync, clients=1, duration=None, transa
     tx = grab(r"number of transactions actually processed: (\d+)", int)
     failed = grab(r"number of failed transactions: (\d+)", int, 0)
     tps = grab(r"^tps = ([\d.]+) \(without initial connection time\)", float)
+    # Log lines: client_id transaction_no time_us script_no time_epoch time_us_part
     latencies = []
+    first_end, worst = None, None   # worst: (latency, end time, transaction number)
     for path in glob.glob(prefix + ".*"):
         with open(path) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) >= 3:
-                    latencies.append(int(parts[2]))
+                if len(parts) < 3:
+                    continue
+                latencies.append(int(parts[2]))
+                if len(parts) >= 6:
+                    end = int(parts[4]) + int(parts[5]) / 1e6
+                    first_end = end if first_end is None else min(first_end, end)
+                    if worst is None or int(parts[2]) > worst[0]:
+                        worst = (int(parts[2]), end, int(parts[1]))
         os.remove(path)
-    return RunResult(tps=tps, transactions=tx, failed=failed, seconds=tx / tps if tps else 0.0,
-                     latencies_us=latencies)
+    result = RunResult(tps=tps, transactions=tx, failed=failed, seconds=tx / tps if tps else 0.0,
+                       latencies_us=latencies)
+    if worst is not None and first_end is not None:
+        result.worst_at_s, result.worst_tx_no = worst[1] - first_end, worst[2]
+    return result

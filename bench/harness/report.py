@@ -256,7 +256,13 @@ def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
             runs = cr.runs.get(("off", label))
             if runs:
                 s_ = summary(runs)
-                worst.append(f"{label} {fmt(s_['max'], 1)} ms (p99 {fmt(s_['p99'], 2)} ms, {s_['tx']:,} transactions)")
+                slowest = max(runs, key=lambda r: max(r.latencies_us, default=0))
+                where = ""
+                if slowest.worst_at_s is not None:
+                    where = (", the connection's first transaction" if slowest.worst_tx_no == 1
+                             else f", {slowest.worst_at_s:.1f} s into the run")
+                worst.append(f"{label} {fmt(s_['max'], 1)} ms (p99 {fmt(s_['p99'], 2)} ms, "
+                             f"{s_['tx']:,} transactions{where})")
         if worst:
             w("")
             w(f"Worst single-row UPDATE latency over one run of {cr.runs[('off', 'floor')][0].seconds:.1f} s per variant "
