@@ -1,5 +1,6 @@
 #include "audit/writer.h"
 
+#include "pg/columns.h"
 #include "pg/direct_write.h"
 
 #include "timestamps/current_timestamp.h"
@@ -34,11 +35,7 @@ constexpr const char* kColumnNames[kAuditColumnCount] = {
 void map_columns(AuditSink* sink) {
   TupleDesc desc = RelationGetDescr(sink->relation);
   for (int c = 0; c < kAuditColumnCount; ++c) {
-    sink->attno[c] = -1;
-    for (int i = 0; i < desc->natts; ++i) {
-      Form_pg_attribute attr = TupleDescAttr(desc, i);
-      if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), kColumnNames[c]) == 0) sink->attno[c] = i;
-    }
+    sink->attno[c] = pg::live_column(desc, kColumnNames[c]) - 1;  // an index into the slot's arrays
     if (sink->attno[c] < 0) {
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
                       errmsg("column \"%s\" of relation \"%s\" does not exist", kColumnNames[c],

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pg/boundary.h"
+#include "pg/columns.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -65,12 +66,9 @@ TriggerData* require_trigger(FunctionCallInfo fcinfo, const TriggerShape& shape)
 }
 
 AttrNumber find_column(const TriggerData* trigger, const char* name) {
-  TupleDesc desc = RelationGetDescr(trigger->tg_relation);
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute attr = TupleDescAttr(desc, i);
-    if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), name) == 0) return attr->attnum;
-  }
   Relation rel = trigger->tg_relation;
+  const AttrNumber attnum = live_column(RelationGetDescr(rel), name);
+  if (attnum != InvalidAttrNumber) return attnum;
   throw Error(sqlstate::kUndefinedColumn,
               fmt::format("column \"{}\" of relation \"{}\" does not exist", name, RelationGetRelationName(rel)))
       .detail(fmt::format("The column is named by {}.", describe_trigger(trigger)))

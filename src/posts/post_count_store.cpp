@@ -1,7 +1,6 @@
 #include "posts/post_count_store.h"
 
-#include <cstring>
-
+#include "pg/columns.h"
 #include "pg/direct_write.h"
 #include "posts/extension_relation.h"
 
@@ -15,7 +14,6 @@ extern "C" {
 #include "executor/executor.h"
 #include "storage/bufmgr.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -26,14 +24,12 @@ namespace {
 // From the open relation's descriptor: a catalog lookup per column and fold
 // cost about a tenth of a fold.
 AttrNumber column_of(Relation rel, const char* name) {
-  TupleDesc desc = RelationGetDescr(rel);
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute attr = TupleDescAttr(desc, i);
-    if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), name) == 0) return attr->attnum;
+  const AttrNumber attnum = pg::live_column(RelationGetDescr(rel), name);
+  if (attnum == InvalidAttrNumber) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                    errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel))));
   }
-  ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                  errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel))));
-  return InvalidAttrNumber;  // not reached
+  return attnum;
 }
 
 // An MVCC scan of `index` (user_id, status) for one pair; the caller ends it.
