@@ -23,6 +23,11 @@ override with_llvm = no
 PG_CPPFLAGS = -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-missing-field-initializers -fno-omit-frame-pointer
 SHLIB_LINK = -lfmt -lstdc++
+# A server built with lz4 gets audit row images compressed by liblz4 directly
+# (src/audit/image_compression.cpp); the headers come from liblz4-dev.
+ifneq ($(shell grep -s '^\#define USE_LZ4 1' $(shell $(PG_CONFIG) --includedir-server)/pg_config.h),)
+SHLIB_LINK += -llz4
+endif
 
 EXTRA_CLEAN = build
 

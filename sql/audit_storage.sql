@@ -33,6 +33,24 @@ SELECT a.old_data ->> 'note' AS old_note, a.new_data ->> 'note' AS new_note, a.c
        a.new_data @> '{"note": "second"}' AS contains
   FROM audit_logs a WHERE a.operation = 'UPDATE';
 
+-- Each image is compressed on its own: rows written by one statement, their
+-- images nearly alike, each read back exactly and alone. An image that does
+-- not compress (random hex) is stored as it is.
+TRUNCATE audit_logs;
+INSERT INTO audit_store
+SELECT ('44444444-4444-4444-4444-' || lpad(i::text, 12, '0'))::uuid,
+       repeat('An edited paragraph of a post. ', 10 + i % 3), 'batch ' || i
+  FROM generate_series(1, 50) i;
+INSERT INTO audit_store
+SELECT md5('hex')::uuid, string_agg(md5(i::text), ''), NULL
+  FROM generate_series(1, 8) i;
+SELECT pg_column_compression(a.new_data) AS new_compression, count(*) AS audit_rows,
+       count(*) FILTER (WHERE a.new_data = to_jsonb(s)) AS exact_rows
+  FROM audit_logs a JOIN audit_store s ON s.id = a.record_id
+ GROUP BY 1 ORDER BY 1;
+SELECT a.new_data ->> 'note' AS note FROM audit_logs a
+ WHERE a.record_id = '44444444-4444-4444-4444-000000000037';
+
 -- The DBA decides: a method set on the column is used; EXTERNAL (or PLAIN)
 -- storage means never compressed.
 TRUNCATE audit_logs;

@@ -1,5 +1,7 @@
 #include "audit/writer.h"
 
+#include "audit/image_compression.h"
+
 #include "pg/columns.h"
 #include "pg/direct_write.h"
 
@@ -7,8 +9,6 @@
 
 extern "C" {
 #include "access/table.h"
-#include "access/toast_compression.h"
-#include "access/toast_internals.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
@@ -111,37 +111,6 @@ void prepare_checks(AuditSink* sink) {
   for (int i = 0; i < checks.count; ++i) states[i] = ExecInitExpr(checks.expressions[i], nullptr);
   sink->result->ri_ConstraintExprs = states;
   MemoryContextSwitchTo(old);
-}
-
-// Row images are compressed here, when the row is formed, rather than left to
-// TOAST: PostgreSQL compresses a value only once its whole row exceeds about
-// 2 kB, and an audit row of two images of a typical row (0.5-2 kB of JSON with
-// repeated keys) stays below that, so it would be written (heap and WAL) in full.
-// A column whose storage the DBA set to PLAIN or EXTERNAL is never compressed;
-// one with a compression method set (ALTER COLUMN ... SET COMPRESSION) uses it;
-// otherwise lz4 when the server has it (fast enough to cost about a microsecond a
-// row), else the server's default_toast_compression.
-constexpr Size kCompressImagesFrom = 128;  // bytes of JSON; below it nothing is gained
-
-char image_compression(Relation rel, int attno) {
-  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attno);
-  if (attr->attstorage != TYPSTORAGE_EXTENDED && attr->attstorage != TYPSTORAGE_MAIN) return InvalidCompressionMethod;
-  if (CompressionMethodIsValid(attr->attcompression)) return attr->attcompression;
-#ifdef USE_LZ4
-  return TOAST_LZ4_COMPRESSION;
-#else
-  return static_cast<char>(default_toast_compression);
-#endif
-}
-
-// The image compressed, or unchanged when compression saves nothing. Allocated in
-// the current (row) context.
-Datum compress_image(Datum image, char method) {
-  if (method == InvalidCompressionMethod) return image;
-  const auto* value = reinterpret_cast<const struct varlena*>(DatumGetPointer(image));
-  if (VARATT_IS_EXTENDED(value) || VARSIZE(value) - VARHDRSZ < kCompressImagesFrom) return image;
-  Datum compressed = toast_compress_datum(image, method);
-  return compressed != 0 ? compressed : image;
 }
 
 void write_batch(AuditSink* sink) {

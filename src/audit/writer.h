@@ -55,7 +55,7 @@ struct AuditSink {
   Datum table_name;         // the audited table's name as varchar
   Datum created_at;         // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;
-  char image_compression[2];  // old_data, new_data: how row images are compressed (see writer.cpp)
+  char image_compression[2];  // old_data, new_data: how row images are compressed (image_compression.h)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
 };
