@@ -7,6 +7,7 @@
 #include "audit/audit_row.h"
 #include "audit/config.h"
 #include "audit/context.h"
+#include "audit/row_sink.h"
 #include "audit/writer.h"
 #include "pg/boundary.h"
 #include "pg/trigger.h"
@@ -44,14 +45,23 @@ void audit_row(TriggerData* trigger, const AuditConfig& config, const ChangeCont
   TupleTableSlot* new_slot = operation == Operation::Insert   ? trigger->tg_trigslot
                              : operation == Operation::Update ? trigger->tg_newslot
                                                               : nullptr;
-  AuditSink sink;
-  open_sink(&sink, config, 1);
-  MemoryContext old = MemoryContextSwitchTo(sink_row_context(&sink));
+  AuditSink* kept = acquire_row_sink(config);
+  AuditSink own;
+  AuditSink* sink = kept;
+  if (sink == nullptr) {
+    open_sink(&own, config, 1);
+    sink = &own;
+  }
+  MemoryContext old = MemoryContextSwitchTo(sink_row_context(sink));
   AuditRow row;
   fill_audit_row(config, context, operation, old_slot, new_slot, &row);
-  add_audit_row(&sink, row);
+  add_audit_row(sink, row);
   MemoryContextSwitchTo(old);
-  close_sink(&sink);
+  if (kept != nullptr) {
+    release_row_sink(kept);
+  } else {
+    close_sink(&own);
+  }
 }
 
 // A read pointer of our own, at the start of a transition table (another

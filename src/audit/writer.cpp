@@ -80,8 +80,9 @@ void invalidate_checks(Datum, Oid relation) {
 void forget_open_sinks(XactEvent, void*) { open_sinks = 0; }
 
 // Gives the sink's ResultRelInfo its CHECK expressions, as ExecRelCheck would
-// build them (in the same order), from the cached planned trees.
-void prepare_checks(AuditSink* sink) {
+// build them (in the same order), from the cached planned trees; a sink that
+// outlives its statement (own_copy) builds them from a copy of its own.
+void prepare_checks(AuditSink* sink, bool own_copy) {
   Relation rel = sink->relation;
   TupleConstr* constr = rel->rd_att->constr;
   if (constr == nullptr || constr->num_check == 0) return;
@@ -108,7 +109,10 @@ void prepare_checks(AuditSink* sink) {
   }
   MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
   auto** states = static_cast<ExprState**>(palloc(sizeof(ExprState*) * checks.count));
-  for (int i = 0; i < checks.count; ++i) states[i] = ExecInitExpr(checks.expressions[i], nullptr);
+  for (int i = 0; i < checks.count; ++i) {
+    Expr* expression = own_copy ? static_cast<Expr*>(copyObjectImpl(checks.expressions[i])) : checks.expressions[i];
+    states[i] = ExecInitExpr(expression, nullptr);
+  }
   sink->result->ri_ConstraintExprs = states;
   MemoryContextSwitchTo(old);
 }
@@ -134,37 +138,62 @@ void write_batch(AuditSink* sink) {
   sink->used = 0;
 }
 
-}  // namespace
-
-void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
-  *sink = AuditSink{};
-  sink->relation = table_open(config.audit_log, RowExclusiveLock);
-  Relation rel = sink->relation;
+Relation open_audit_log(Oid audit_log) {
+  Relation rel = table_open(audit_log, RowExclusiveLock);
   if (rel->rd_rel->relkind != RELKIND_RELATION) {
     ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                     errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
   }
-  map_columns(sink);
+  return rel;
+}
 
+// What a sink needs of audit_logs itself, built in the current memory context
+// (the executor state's, below it). A sink that outlives its statement forms
+// its rows with a copy of the descriptor: a slot pins a relation's own
+// descriptor in the current resource owner, which would outlive the pin.
+void build_sink(AuditSink* sink, int capacity, bool outlives_statement) {
+  Relation rel = sink->relation;
+  map_columns(sink);
   sink->estate = CreateExecutorState();
   EState* estate = sink->estate;
   sink->result = pg::open_result_relation(estate, rel, nullptr);  // the audit log is only inserted into
-  prepare_checks(sink);
-  ++open_sinks;
+  prepare_checks(sink, outlives_statement);
   MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->capacity = capacity;
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
+  sink->slot_descriptor = outlives_statement ? CreateTupleDescCopy(RelationGetDescr(rel)) : RelationGetDescr(rel);
   // Slots are made as rows arrive: a one-row statement must not pay for a batch.
   sink->row_context = AllocSetContextCreate(estate->es_query_cxt, "chronicle audit rows", ALLOCSET_DEFAULT_SIZES);
-  sink->table_name = coerce_table_name(sink, config.table_name);
-  sink->created_at =
-      timestamps::current_timestamp_as(TupleDescAttr(RelationGetDescr(rel), sink->attno[kCreatedAt])->atttypid);
   MemoryContextSwitchTo(old);
-  sink->sequence = config.audit_log_sequence;
   sink->image_compression[0] = image_compression(rel, sink->attno[kOldData]);
   sink->image_compression[1] = image_compression(rel, sink->attno[kNewData]);
+}
+
+}  // namespace
+
+void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext context) {
+  MemoryContext old = MemoryContextSwitchTo(context);
+  sink->table_name = coerce_table_name(sink, config.table_name);
+  sink->created_at = timestamps::current_timestamp_as(
+      TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kCreatedAt])->atttypid);
+  MemoryContextSwitchTo(old);
+  sink->sequence = config.audit_log_sequence;
   sink->command = GetCurrentCommandId(true);
-  estate->es_output_cid = sink->command;
+  sink->estate->es_output_cid = sink->command;
+}
+
+void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
+  *sink = AuditSink{};
+  sink->relation = open_audit_log(config.audit_log);
+  build_sink(sink, capacity, false);
+  ++open_sinks;
+  target_sink(sink, config, sink->estate->es_query_cxt);
+}
+
+void build_lasting_sink(AuditSink* sink, const AuditConfig& config) {
+  *sink = AuditSink{};
+  sink->relation = open_audit_log(config.audit_log);
+  build_sink(sink, 1, true);
 }
 
 void add_audit_row(AuditSink* sink, const AuditRow& row) {
@@ -172,7 +201,7 @@ void add_audit_row(AuditSink* sink, const AuditRow& row) {
     // In the executor state's context: the caller's (the row context) is reset by every write.
     MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
     sink->slots[sink->used] =
-        ExecAllocTableSlot(&sink->estate->es_tupleTable, RelationGetDescr(sink->relation), &TTSOpsVirtual);
+        ExecAllocTableSlot(&sink->estate->es_tupleTable, sink->slot_descriptor, &TTSOpsVirtual);
     MemoryContextSwitchTo(old);
   }
   TupleTableSlot* slot = sink->slots[sink->used];

@@ -49,6 +49,7 @@ struct AuditSink {
   EState* estate;
   ResultRelInfo* result;
   TupleTableSlot** slots;
+  TupleDesc slot_descriptor;  // the rows' descriptor (the relation's, or a copy: see build_sink)
   int capacity;             // rows buffered before they are written together
   int used;
   int attno[kAuditColumnCount];  // 0-based position of each column in audit_logs
@@ -63,6 +64,15 @@ struct AuditSink {
 // Opens audit_logs (RowExclusiveLock), its indexes and an executor state.
 // capacity 1 writes each row at once (row mode); more batches them (statement mode).
 void open_sink(AuditSink* sink, const AuditConfig& config, int capacity);
+
+// Points an open sink at the audited table of config, in the current
+// transaction and command; the table's name is allocated in context.
+void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext context);
+
+// Builds a sink (capacity 1) in the current memory context that may outlive
+// the statement: its memory is kept until the context goes, and the relations
+// are opened and closed around each use (row_sink.h). It leaves them open.
+void build_lasting_sink(AuditSink* sink, const AuditConfig& config);
 
 // The context the caller builds a row's values in (reset by flush_sink).
 inline MemoryContext sink_row_context(const AuditSink* sink) { return sink->row_context; }
