@@ -11,20 +11,19 @@ CREATE EXTENSION amcheck;
 
 CREATE TABLE sink_rows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), label text);
 SELECT enable_audit('sink_rows');
-CREATE FUNCTION pg_temp.audit_indexes_hold_every_row() RETURNS TABLE (index_name name, holds_every_row boolean)
+-- Checks every btree of audit_logs (they differ between versions); true, or
+-- amcheck's XX002 naming a heap row missing from an index.
+CREATE FUNCTION pg_temp.audit_btrees_hold_every_row() RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     index regclass;
 BEGIN
     FOR index IN SELECT i.indexrelid::regclass FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                   WHERE i.indrelid = 'audit_logs'::regclass AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
-                  ORDER BY c.relname
     LOOP
-        PERFORM bt_index_check(index, true);  -- raises XX002 for a heap row missing from the index
-        index_name := index::text;
-        holds_every_row := true;
-        RETURN NEXT;
+        PERFORM bt_index_check(index, true);
     END LOOP;
+    RETURN true;
 END
 $$;
 
@@ -43,7 +42,7 @@ SET enable_bitmapscan = off;
 SELECT new_data ->> 'label' AS label FROM audit_logs WHERE new_data ->> 'label' > 'a' ORDER BY 1;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
-SELECT * FROM pg_temp.audit_indexes_hold_every_row();
+SELECT pg_temp.audit_btrees_hold_every_row() AS every_row_in_every_btree;
 BEGIN;
 DROP INDEX audit_by_label;
 INSERT INTO sink_rows (label) VALUES ('after drop index');
@@ -104,10 +103,10 @@ INSERT INTO sink_rows (label) VALUES ('after nested');
 ALTER TABLE audit_logs DROP CONSTRAINT note_nested;
 SELECT table_name, coalesce(new_data ->> 'label', new_data ->> 'note') AS label FROM audit_logs ORDER BY id;
 
--- Every audit row written above is in every btree of audit_logs, and the GIN
--- on changed_fields finds what a sequential scan finds.
+-- Every audit row written above is in every btree of audit_logs, and an index
+-- scan (1.2's GIN on changed_fields) finds what a sequential scan finds.
 UPDATE sink_rows SET label = label || ' (edited)';
-SELECT * FROM pg_temp.audit_indexes_hold_every_row();
+SELECT pg_temp.audit_btrees_hold_every_row() AS every_row_in_every_btree;
 SET enable_seqscan = off;
 SELECT count(*) AS label_changes_by_index FROM audit_logs WHERE changed_fields @> '{label}';
 RESET enable_seqscan;
