@@ -150,7 +150,7 @@ Relation open_audit_log(Oid audit_log) {
 // What a sink needs of audit_logs itself, built in the current memory context
 // (the executor state's, below it). A sink that outlives its statement forms
 // its rows with a copy of the descriptor: a slot pins a relation's own
-// descriptor in the current resource owner, which would outlive the pin.
+// descriptor in the current resource owner, and a kept slot outlives that owner.
 void build_sink(AuditSink* sink, int capacity, bool outlives_statement) {
   Relation rel = sink->relation;
   map_columns(sink);
