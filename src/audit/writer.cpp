@@ -19,7 +19,6 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 }
