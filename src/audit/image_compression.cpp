@@ -23,7 +23,7 @@ extern "C" {
 namespace chronicle::audit {
 namespace {
 
-constexpr Size kCompressImagesFrom = 128;  // bytes of JSON; below it nothing is gained
+constexpr int32 kCompressImagesFrom = 128;  // bytes of JSON; below it nothing is gained
 
 #ifdef USE_LZ4
 // Kept only when it saves more than 2 bytes, as toast_compress_datum decides:
@@ -52,11 +52,11 @@ LZ4_stream_t* lz4_stream() {
   return &stream;
 }
 
-Datum compress_lz4(const struct varlena* value) {
-  const int32 raw_size = static_cast<int32>(VARSIZE_ANY_EXHDR(value));
+// value has a 4-byte header (not extended); raw_size is its data's length.
+Datum compress_lz4(const struct varlena* value, int32 raw_size) {
   const int bound = LZ4_compressBound(raw_size);
   auto* out = static_cast<struct varlena*>(palloc(bound + VARHDRSZ_COMPRESSED));
-  const int size = LZ4_compress_fast_continue(lz4_stream(), VARDATA_ANY(value),
+  const int size = LZ4_compress_fast_continue(lz4_stream(), VARDATA(value),
                                               reinterpret_cast<char*>(out) + VARHDRSZ_COMPRESSED,
                                               raw_size, bound, 1);
   if (size <= 0 || !saves_space(size + VARHDRSZ_COMPRESSED, raw_size)) {
@@ -85,10 +85,12 @@ char image_compression(Relation rel, int attno) {
 Datum compress_image(Datum image, char method) {
   if (method == InvalidCompressionMethod) return image;
   const auto* value = reinterpret_cast<const struct varlena*>(DatumGetPointer(image));
-  if (VARATT_IS_EXTENDED(value) || VARSIZE(value) - VARHDRSZ < kCompressImagesFrom) return image;
+  if (VARATT_IS_EXTENDED(value)) return image;
+  const int32 raw_size = static_cast<int32>(VARSIZE(value) - VARHDRSZ);
+  if (raw_size < kCompressImagesFrom) return image;
 #ifdef USE_LZ4
-  const bool fast_lz4 = method == TOAST_LZ4_COMPRESSION && VARSIZE(value) - VARHDRSZ < kFastLz4Below;
-  Datum compressed = fast_lz4 ? compress_lz4(value) : toast_compress_datum(image, method);
+  const bool fast_lz4 = method == TOAST_LZ4_COMPRESSION && raw_size < kFastLz4Below;
+  Datum compressed = fast_lz4 ? compress_lz4(value, raw_size) : toast_compress_datum(image, method);
 #else
   Datum compressed = toast_compress_datum(image, method);
 #endif
