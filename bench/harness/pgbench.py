@@ -100,12 +100,13 @@ def run(cluster, db, script, logdir, tag, sync, clients=1, duration=None, transa
                 parts = line.split()
                 if len(parts) < 3:
                     continue
-                latencies.append(int(parts[2]))
+                latency = int(parts[2])
+                latencies.append(latency)
                 if len(parts) >= 6:
                     end = int(parts[4]) + int(parts[5]) / 1e6
                     first_end = end if first_end is None else min(first_end, end)
-                    if worst is None or int(parts[2]) > worst[0]:
-                        worst = (int(parts[2]), end, int(parts[1]))
+                    if worst is None or latency > worst[0]:
+                        worst = (latency, end, int(parts[1]))
         os.remove(path)
     result = RunResult(tps=tps, transactions=tx, failed=failed, seconds=tx / tps if tps else 0.0,
                        latencies_us=latencies)
