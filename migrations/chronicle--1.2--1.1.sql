@@ -104,6 +104,14 @@ CREATE TRIGGER posts_updated_at_trigger
     FOR EACH ROW
     EXECUTE FUNCTION @extschema@.update_updated_at_column();
 
+-- posts_count_update with 1.1's WHEN clause.
+DROP TRIGGER posts_count_update ON @extschema@.posts;
+CREATE TRIGGER posts_count_update
+    AFTER UPDATE OF user_id, status ON @extschema@.posts
+    FOR EACH ROW
+    WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.status::text IS DISTINCT FROM NEW.status::text)
+    EXECUTE FUNCTION @extschema@.post_counts_after_update();
+
 -- ---------------------------------------------------------------------------
 -- 1.2's indexes (built by the step or by pending_migration_steps(), or a
 -- leftover of a failed build) and its registry rows
