@@ -181,8 +181,8 @@ CREATE TRIGGER posts_audit_trigger
 -- post_counts' UPDATE trigger without its WHEN clause. PostgreSQL parses and
 -- compiles a trigger's WHEN clause again in every statement that may fire it:
 -- 34,000 instructions of a single-row UPDATE that sets status, some 6% of it.
--- post_counts_after_update() skips a row whose user_id and status did not
--- change itself. The trade: an UPDATE that sets user_id or status to the value
+-- post_counts_after_update() itself skips a row whose user_id and status did
+-- not change. The trade: an UPDATE that sets user_id or status to the value
 -- they had now fires the trigger for each such row, about 5,100 instructions
 -- (under 2% of such a row's cost): less in all than the WHEN clause up to 6
 -- rows, more for a bulk statement (MIGRATIONS.md).

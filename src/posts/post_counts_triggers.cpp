@@ -1,8 +1,8 @@
 // post_counts_after_insert() / post_counts_after_delete(): AFTER INSERT / AFTER
 // DELETE FOR EACH STATEMENT triggers on posts, with the statement's transition
 // table; post_counts_after_update(): AFTER UPDATE OF user_id, status FOR EACH
-// ROW (until 1.2 WHEN either changed; since, it skips such rows itself: see
-// after_update). They keep post_counts exact in the writing
+// ROW (in 1.0 and 1.1 WHEN either changed; from 1.2 the function skips the
+// other rows itself: see after_update). They keep post_counts exact in the writing
 // transaction without long-held row locks (see the 1.0 script): per (user_id,
 // status), in key order, if the pair's advisory lock is free (never waiting) and
 // the transaction runs under READ COMMITTED, add the signed change to the pair's
