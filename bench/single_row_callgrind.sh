@@ -28,6 +28,10 @@ posts=${2:-20000}
 dir=$(mktemp -d /tmp/single-row-cg-XXXXXX)
 scripts/cluster start "$dir" >/dev/null
 source "$dir/env"
+# On failure the cluster is stopped and removed; on success its stopped data and
+# the callgrind files stay for callgrind_annotate.
+stopped=false
+trap '$stopped || scripts/cluster stop "$dir"' EXIT
 export PGOPTIONS="-c client_min_messages=warning"
 as_server() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -52,6 +56,7 @@ for db in floor reference chronicle; do
   sql -d "$db" -c "VACUUM ANALYZE"
 done
 as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+stopped=true
 chmod 777 "$dir"
 
 # The statements. The floor's write what the triggers would: published_at on a change
@@ -77,11 +82,11 @@ statements() {  # kind db
   done | sed 's/$/\n/'   # under -j a blank line ends a command: each statement its own transaction
 }
 
-# Inclusive instructions of the functions whose name contains $2, per statement. Run from /:
-# where it finds the sources (the repository root), callgrind_annotate lists a function twice.
-inclusive() {  # callgrind-file name-fragment
-  (cd / && callgrind_annotate --inclusive=yes --auto=no "$1" 2>/dev/null) |
-    awk -v f="$2" -v n="$n" 'index($0, f) { gsub(",", "", $1); s += $1 } END { printf "%d", s / n }'
+# Inclusive instructions of the functions whose name contains $2, per statement, from a
+# callgrind_annotate listing. Annotate from /: where it finds the sources (the repository
+# root), callgrind_annotate lists a function twice.
+inclusive() {  # listing name-fragment
+  awk -v f="$2" -v n="$n" 'index($0, f) { gsub(",", "", $1); s += $1 } END { printf "%d", s / n }' "$1"
 }
 
 declare -A ir
@@ -95,12 +100,13 @@ for kind in insert update; do
       < "$dir/$kind.$db.sql" >/dev/null 2>"$dir/log.$kind.$db"
     ir[$kind.$db]=$(( $(sed -n 's/^summary: //p; s/^totals: //p' "$out" | head -1) / n ))
   done
-  out="$dir/cg.$kind.chronicle"
+  listing="$dir/annotate.$kind.chronicle"
+  (cd / && callgrind_annotate --inclusive=yes --auto=no "$dir/cg.$kind.chronicle" 2>/dev/null) > "$listing"
   above_ref=$(( ir[$kind.reference] - ir[$kind.floor] ))
   above=$(( ir[$kind.chronicle] - ir[$kind.floor] ))
-  audit=$(inclusive "$out" ':chronicle_audit_trigger_function [')
-  storage=$(inclusive "$out" 'chronicle::audit::flush_sink(')
-  counts=$(inclusive "$out" ':chronicle_post_counts_after_')
+  audit=$(inclusive "$listing" ':chronicle_audit_trigger_function [')
+  storage=$(inclusive "$listing" 'chronicle::audit::flush_sink(')
+  counts=$(inclusive "$listing" ':chronicle_post_counts_after_')
   echo "$kind, instructions per statement: floor ${ir[$kind.floor]}, reference ${ir[$kind.reference]}, chronicle ${ir[$kind.chronicle]}"
   echo "  above the floor: reference $above_ref, chronicle $above" \
        "($(awk -v a="$above" -v b="$above_ref" 'BEGIN { printf "%.2f", a / b }') of the reference's; a third is $((above_ref / 3)))"
