@@ -40,8 +40,13 @@ SELECT * FROM audit_en.triggers('audit_en.notes');
 SELECT enable_audit('audit_en."Odd Name"');
 INSERT INTO audit_en."Odd Name" VALUES (1, 'x');
 SELECT table_name, new_data FROM audit_logs WHERE table_name = 'Odd Name';
+-- (A name longer than audit_logs.table_name's varchar(50) is refused: 22001.)
+SELECT code, message FROM pg_temp.catch_error($$SELECT enable_audit('audit_en.a_table_name_that_is_exactly_sixty_three_bytes_long_abcdefghijk')$$);
+BEGIN;
+ALTER TABLE audit_logs ALTER COLUMN table_name TYPE varchar(63);
 SELECT enable_audit('audit_en.a_table_name_that_is_exactly_sixty_three_bytes_long_abcdefghijk', '{mode=statement}');
 SELECT tgname, octet_length(tgname) FROM audit_en.triggers('audit_en.a_table_name_that_is_exactly_sixty_three_bytes_long_abcdefghijk');
+ROLLBACK;
 
 -- An audit trigger that differs from what is asked, here by an UPDATE OF list,
 -- is replaced.

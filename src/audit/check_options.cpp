@@ -1,11 +1,14 @@
 // audit_check_options(p_table regclass, p_trigger name, p_options text[]):
 // validates trigger options for enable_audit before it creates the trigger, with
 // exactly the checks (and errors) of the trigger's first firing: 22023 for a
-// malformed or unknown option, 42703 / 42804 for a bad column.
+// malformed or unknown option, 42703 / 42804 for a bad column; and refuses a
+// table whose name an INSERT could not store in audit_logs.table_name (22001
+// for a name longer than its varchar), since every audited write would fail.
 #include <string>
 #include <vector>
 
 #include "audit/config.h"
+#include "audit/writer.h"
 #include "pg/boundary.h"
 
 extern "C" {
@@ -49,8 +52,9 @@ CHRONICLE_FUNCTION(chronicle_audit_check_options) {
   MemoryContext context = pg::pg_call([] {
     return AllocSetContextCreate(CurrentMemoryContext, "chronicle audit option check", ALLOCSET_SMALL_SIZES);
   });
-  audit::build_audit_config(&data, context, fcinfo->flinfo->fn_oid);
+  const audit::AuditConfig* config = audit::build_audit_config(&data, context, fcinfo->flinfo->fn_oid);
   pg::pg_call([&] {
+    audit::check_table_name_fits(config->audit_schema, config->table_name);
     MemoryContextDelete(context);
     table_close(data.tg_relation, NoLock);
   });

@@ -9,7 +9,14 @@
 #include "pg/trigger.h"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/skey.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/makefuncs.h"
@@ -20,6 +27,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 }
 
@@ -127,6 +135,30 @@ AttrNumber default_uuid_column(TupleDesc desc, const char* name) {
   return 0;
 }
 
+// The owner of the extension the function belongs to (pg_extension.extowner);
+// the function's own owner when it belongs to none.
+Oid owner_of_extension_of(Oid function_oid) {
+  const Oid extension = getExtensionOfObject(ProcedureRelationId, function_oid);
+  Oid owner = InvalidOid;
+  if (OidIsValid(extension)) {
+    Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(extension));
+    SysScanDesc scan = systable_beginscan(catalog, ExtensionOidIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    if (HeapTupleIsValid(tuple)) owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
+    systable_endscan(scan);
+    table_close(catalog, AccessShareLock);
+  }
+  if (!OidIsValid(owner)) {
+    HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function_oid));
+    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for function %u", function_oid);
+    owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
+    ReleaseSysCache(tuple);
+  }
+  return owner;
+}
+
 }  // namespace
 
 AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid function_oid) {
@@ -191,20 +223,14 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
     }
   });
 
-  // audit_logs lives in the schema of the trigger function: the extension's.
+  // audit_logs lives in the schema of the trigger function: the extension's. The
+  // table itself is resolved by name at each write (a rotation is followed).
   const Oid schema = pg::pg_call([&] { return get_func_namespace(function_oid); });
-  config->audit_log = pg::pg_call([&] { return get_relname_relid("audit_logs", schema); });
-  if (!OidIsValid(config->audit_log)) {
+  config->audit_schema = schema;
+  if (!OidIsValid(pg::pg_call([&] { return get_relname_relid("audit_logs", schema); }))) {
     throw Error("42P01", fmt::format("relation \"audit_logs\" does not exist in the schema of {}", description));
   }
-  const Oid log = config->audit_log;
-  config->audit_log_sequence = pg::pg_call([&] {
-    List* sequences = getOwnedSequences(log);
-    return sequences != NIL ? linitial_oid(sequences) : InvalidOid;
-  });
-  if (!OidIsValid(config->audit_log_sequence)) {
-    throw Error("55000", "audit_logs.id has no sequence").detail(fmt::format("Needed by {}.", description));
-  }
+  config->extension_owner = pg::pg_call([&] { return owner_of_extension_of(function_oid); });
   return config;
 }
 

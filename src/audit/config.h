@@ -59,14 +59,16 @@ struct AuditConfig {
   const char* table_name;    // RelationGetRelationName, copied
   int primary_key_count;     // 0 when the table has no primary key
   AttrNumber* primary_key;   // its columns
-  Oid audit_log;             // the extension's audit_logs table
-  Oid audit_log_sequence;    // the sequence owned by audit_logs.id
+  Oid audit_schema;          // the extension's schema: the writer resolves the table
+                             // named audit_logs there at each write (writer.h)
+  Oid extension_owner;       // pg_extension.extowner: whom the writer's INSERT is as
   const char* description;   // "trigger \"t\" on table \"s.r\"", for messages
 };
 
 // Parses the trigger's options and resolves everything above. Throws 22023 for
 // a malformed or unknown option, 42703 / 42804 for a bad column; `function_oid`
-// (the trigger function) locates audit_logs in the extension's schema.
+// (the trigger function) locates the extension's schema and owner; 42P01
+// when that schema has no audit_logs now.
 AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid function_oid);
 
 }  // namespace chronicle::audit

@@ -66,13 +66,13 @@ void discard() {
   kept = KeptSink{};
 }
 
-// Builds the sink with its relations open.
-void build(const AuditConfig& config) {
+// Builds the sink on rel (audit_logs, open, of the installed shape).
+void build(Relation rel, const AuditLogShape& shape) {
   kept.context = AllocSetContextCreate(TopMemoryContext, "chronicle audit row sink", ALLOCSET_DEFAULT_SIZES);
-  kept.audit_log = config.audit_log;
+  kept.audit_log = RelationGetRelid(rel);
   kept.valid = true;  // from here on an invalidation clears it
   MemoryContext old = MemoryContextSwitchTo(kept.context);
-  build_lasting_sink(&kept.sink, config);
+  build_lasting_sink(&kept.sink, rel, shape);
   kept.descriptor = RelationGetDescr(kept.sink.relation);
   const ResultRelInfo* result = kept.sink.result;
   kept.index_count = result->ri_NumIndices;
@@ -90,22 +90,17 @@ void close_indexes(const ResultRelInfo* result, int count) {
   for (int i = 0; i < count; ++i) index_close(result->ri_IndexRelationDescs[i], NoLock);
 }
 
-// Opens the kept sink's relations again. False, with nothing left open, when an
-// invalidation came in (opening takes them in) or an entry is not the one the
-// sink was built on.
-bool reopen() {
-  Relation rel = table_open(kept.audit_log, RowExclusiveLock);
-  if (!kept.valid || rel != kept.sink.relation || RelationGetDescr(rel) != kept.descriptor) {
-    table_close(rel, NoLock);
-    return false;
-  }
+// Opens the kept sink's indexes again, audit_logs (rel) being open. False, with
+// no index left open, when an invalidation came in (opening takes them in) or an
+// entry is not the one the sink was built on.
+bool reopen(Relation rel) {
+  if (!kept.valid || rel != kept.sink.relation || RelationGetDescr(rel) != kept.descriptor) return false;
   const ResultRelInfo* result = kept.sink.result;
   for (int i = 0; i < kept.index_count; ++i) {
     Relation index = index_open(kept.indexes[i], RowExclusiveLock);
     if (!kept.valid || index != result->ri_IndexRelationDescs[i]) {
       index_close(index, NoLock);
       close_indexes(result, i);
-      table_close(rel, NoLock);
       return false;
     }
   }
@@ -122,9 +117,19 @@ AuditSink* acquire_row_sink(const AuditConfig& config) {
     RegisterSubXactCallback(forget_use_in_subtransaction, nullptr);
     callbacks_registered = true;
   }
-  if (kept.context != nullptr && (!kept.built || !kept.valid || kept.audit_log != config.audit_log)) discard();
-  if (kept.context != nullptr && !reopen()) discard();
-  if (kept.context == nullptr) build(config);
+  // The table named audit_logs now, and whether the fast path applies to it: the
+  // kept sink is for the installed shape only (the general path builds a sink
+  // per row: its routing and triggers hold relations only a statement may hold).
+  AuditLogShape shape{};
+  Relation rel = open_audit_log(config.audit_schema, &shape);
+  if (!shape.installed) {
+    table_close(rel, NoLock);  // the lock stays to the transaction's end, as a statement's
+    return nullptr;
+  }
+  if (kept.context != nullptr && (!kept.built || !kept.valid || kept.audit_log != RelationGetRelid(rel))) discard();
+  if (kept.context != nullptr && !reopen(rel)) discard();
+  if (kept.context == nullptr) build(rel, shape);
+  Assert(kept.sink.relation == rel && !kept.sink.general);
   kept.in_use = true;
   kept.used_in = GetCurrentSubTransactionId();
   AuditSink* sink = &kept.sink;

@@ -8,17 +8,33 @@
 #include "timestamps/current_timestamp.h"
 
 extern "C" {
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/execPartition.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/inval.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 }
@@ -31,17 +47,117 @@ constexpr const char* kColumnNames[kAuditColumnCount] = {
     "new_data", "changed_fields", "ip_address", "user_agent", "created_at",
 };
 
+void report_missing_column(Relation rel, const char* name) {
+  ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                  errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel)),
+                  errdetail("The audit trigger supplies a value for this column.")));
+}
+
 void map_columns(AuditSink* sink) {
   TupleDesc desc = RelationGetDescr(sink->relation);
   for (int c = 0; c < kAuditColumnCount; ++c) {
     sink->attno[c] = pg::live_column(desc, kColumnNames[c]) - 1;  // an index into the slot's arrays
-    if (sink->attno[c] < 0) {
-      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                      errmsg("column \"%s\" of relation \"%s\" does not exist", kColumnNames[c],
-                             RelationGetRelationName(sink->relation)),
-                      errdetail("The audit trigger writes every column of the audit log.")));
+    if (sink->attno[c] < 0) report_missing_column(sink->relation, kColumnNames[c]);
+  }
+}
+
+// audit_logs' columns as chronicle--1.0.sql creates them: the fast path's row.
+struct InstalledColumn {
+  Oid type;
+  int32 typmod;
+};
+constexpr InstalledColumn kInstalledColumns[kAuditColumnCount] = {
+    {INT8OID, -1},      {VARCHAROID, 50 + VARHDRSZ}, {VARCHAROID, 10 + VARHDRSZ}, {UUIDOID, -1},
+    {UUIDOID, -1},      {JSONBOID, -1},              {JSONBOID, -1},              {TEXTARRAYOID, -1},
+    {INETOID, -1},      {TEXTOID, -1},               {TIMESTAMPOID, -1},
+};
+
+// id's default is nextval() of the sequence audit_logs.id owns: its oid, else InvalidOid.
+Oid installed_id_sequence(Relation rel, AttrNumber id) {
+  Node* expression = build_column_default(rel, id);
+  if (expression == nullptr || !IsA(expression, FuncExpr)) return InvalidOid;
+  auto* call = reinterpret_cast<FuncExpr*>(expression);
+  if (call->funcid != F_NEXTVAL || list_length(call->args) != 1 || !IsA(linitial(call->args), Const)) {
+    return InvalidOid;
+  }
+  auto* argument = static_cast<Const*>(linitial(call->args));
+  if (argument->consttype != REGCLASSOID || argument->constisnull) return InvalidOid;
+  const Oid sequence = DatumGetObjectId(argument->constvalue);
+  Oid table = InvalidOid;
+  int32 column = 0;
+  if (!sequenceIsOwned(sequence, DEPENDENCY_AUTO, &table, &column) || table != RelationGetRelid(rel) ||
+      column != id) {
+    return InvalidOid;
+  }
+  return sequence;
+}
+
+// created_at's default is CURRENT_TIMESTAMP (as the column's type).
+bool installed_created_at_default(Relation rel, AttrNumber created_at) {
+  Node* expression = build_column_default(rel, created_at);
+  if (expression == nullptr) return false;
+  expression = strip_implicit_coercions(expression);
+  return IsA(expression, SQLValueFunction) &&
+         reinterpret_cast<SQLValueFunction*>(expression)->op == SVFOP_CURRENT_TIMESTAMP;
+}
+
+// Whether rel has the shape the extension installs, for which the fast path
+// stores exactly what an INSERT would. Catalog lookups: once per relcache version.
+AuditLogShape installed_shape(Relation rel) {
+  AuditLogShape shape{false, InvalidOid};
+  if (rel->rd_rel->relkind != RELKIND_RELATION) return shape;
+  TupleDesc desc = RelationGetDescr(rel);
+  int live = 0;
+  for (int i = 0; i < desc->natts; ++i) live += TupleDescAttr(desc, i)->attisdropped ? 0 : 1;
+  if (live != kAuditColumnCount) return shape;
+  AttrNumber attnum[kAuditColumnCount];
+  for (int c = 0; c < kAuditColumnCount; ++c) {
+    attnum[c] = pg::live_column(desc, kColumnNames[c]);
+    if (attnum[c] == InvalidAttrNumber) return shape;
+    Form_pg_attribute attr = TupleDescAttr(desc, attnum[c] - 1);
+    if (attr->atttypid != kInstalledColumns[c].type || attr->atttypmod != kInstalledColumns[c].typmod ||
+        attr->attgenerated != '\0' || attr->attidentity != '\0') {
+      return shape;
     }
   }
+  // Internal triggers enforce foreign keys and deferrable unique / exclusion
+  // constraints: the fast path fires no trigger.
+  if (rel->trigdesc != nullptr) {
+    for (int i = 0; i < rel->trigdesc->numtriggers; ++i) {
+      if (rel->trigdesc->triggers[i].tgisinternal) return shape;
+    }
+  }
+  List* indexes = RelationGetIndexList(rel);
+  ListCell* cell;
+  foreach (cell, indexes) {
+    HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
+    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for index %u", lfirst_oid(cell));
+    const bool immediate = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple))->indimmediate;
+    ReleaseSysCache(tuple);
+    if (!immediate) return shape;
+  }
+  list_free(indexes);
+  if (!installed_created_at_default(rel, attnum[kCreatedAt])) return shape;
+  shape.sequence = installed_id_sequence(rel, attnum[kId]);
+  shape.installed = OidIsValid(shape.sequence);
+  return shape;
+}
+
+// Which table is audit_logs, per schema, and what the writer decided about it.
+// Cleared by a relcache invalidation of that table (RENAME, DROP, SET SCHEMA and
+// every ALTER send one); "not found" is never remembered.
+struct ResolvedAuditLog {
+  bool valid;
+  bool shape_known;
+  Oid schema;
+  Oid relation;
+  AuditLogShape shape;
+};
+ResolvedAuditLog resolved{false, false, InvalidOid, InvalidOid, {false, InvalidOid}};
+bool resolved_callback_registered = false;
+
+void invalidate_resolved(Datum, Oid relation) {
+  if (relation == InvalidOid || relation == resolved.relation) resolved.valid = false;
 }
 
 // The table name as a value of audit_logs.table_name's type, through the length
@@ -137,65 +253,311 @@ void write_batch(AuditSink* sink) {
   sink->used = 0;
 }
 
-Relation open_audit_log(Oid audit_log) {
-  Relation rel = table_open(audit_log, RowExclusiveLock);
-  if (rel->rd_rel->relkind != RELKIND_RELATION) {
-    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                    errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+// The supplied values' natural types, in kSupplied order.
+constexpr AuditColumnIndex kSupplied[] = {kTableName, kOperation, kRecordId, kUserId, kOldData,
+                                          kNewData, kChangedFields, kIpAddress, kUserAgent};
+constexpr int kSuppliedCount = sizeof(kSupplied) / sizeof(kSupplied[0]);
+constexpr Oid kSuppliedTypes[kSuppliedCount] = {TEXTOID,  TEXTOID,      UUIDOID, UUIDOID, JSONBOID,
+                                                JSONBOID, TEXTARRAYOID, INETOID, TEXTOID};
+
+// The INSERT's target list, as the rewriter and planner would build it for
+// INSERT INTO audit_logs (<the 9 supplied columns>) VALUES (...): a supplied
+// column gets its value (a Var of the supplied slot) coerced by assignment to
+// the column's type; a generated column NULL (computed later); any other its
+// default, or a NULL coerced to its domain; a dropped column a NULL.
+List* insert_target_list(Relation rel, TupleDesc supplied) {
+  TupleDesc desc = RelationGetDescr(rel);
+  List* targets = NIL;
+  int found = 0;
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute attr = TupleDescAttr(desc, i);
+    const AttrNumber attnum = static_cast<AttrNumber>(i + 1);
+    Node* expression = nullptr;
+    int position = -1;
+    if (!attr->attisdropped) {
+      for (int k = 0; k < kSuppliedCount; ++k) {
+        if (std::strcmp(NameStr(attr->attname), kColumnNames[kSupplied[k]]) == 0) position = k;
+      }
+    }
+    if (attr->attisdropped) {
+      expression = reinterpret_cast<Node*>(makeNullConst(INT4OID, -1, InvalidOid));
+    } else if (position >= 0) {
+      ++found;
+      if (attr->attgenerated != '\0' || attr->attidentity == ATTRIBUTE_IDENTITY_ALWAYS) {
+        ereport(ERROR, (errcode(ERRCODE_GENERATED_ALWAYS),
+                        errmsg("cannot insert a non-DEFAULT value into column \"%s\"", NameStr(attr->attname)),
+                        attr->attgenerated != '\0'
+                            ? errdetail("Column \"%s\" is a generated column.", NameStr(attr->attname))
+                            : errdetail("Column \"%s\" is an identity column defined as GENERATED ALWAYS.",
+                                        NameStr(attr->attname))));
+      }
+      const Oid type = kSuppliedTypes[position];
+      Var* value = makeVar(1, static_cast<AttrNumber>(position + 1), type, -1,
+                           TupleDescAttr(supplied, position)->attcollation, 0);
+      expression = coerce_to_target_type(nullptr, reinterpret_cast<Node*>(value), type, attr->atttypid,
+                                         attr->atttypmod, COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+      if (expression == nullptr) {
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("column \"%s\" is of type %s but expression is of type %s", NameStr(attr->attname),
+                               format_type_be(attr->atttypid), format_type_be(type)),
+                        errhint("You will need to rewrite or cast the expression.")));
+      }
+    } else if (attr->attgenerated != '\0') {
+      expression = reinterpret_cast<Node*>(makeNullConst(attr->atttypid, attr->atttypmod, attr->attcollation));
+    } else {
+      expression = build_column_default(rel, attnum);
+      if (expression == nullptr) {
+        expression = reinterpret_cast<Node*>(makeConst(attr->atttypid, -1, attr->attcollation, attr->attlen, 0, true,
+                                                       attr->attbyval));
+        expression = coerce_to_domain(expression, InvalidOid, -1, attr->atttypid, COERCION_IMPLICIT,
+                                      COERCE_IMPLICIT_CAST, -1, false);
+      }
+    }
+    targets = lappend(targets, makeTargetEntry(expression_planner(reinterpret_cast<Expr*>(expression)), attnum,
+                                               pstrdup(NameStr(attr->attname)), false));
   }
-  return rel;
+  if (found < kSuppliedCount) {
+    for (int k = 0; k < kSuppliedCount; ++k) {
+      if (pg::live_column(desc, kColumnNames[kSupplied[k]]) == InvalidAttrNumber) {
+        report_missing_column(rel, kColumnNames[kSupplied[k]]);
+      }
+    }
+  }
+  Assert(found == kSuppliedCount);
+  return targets;
+}
+
+// The general path's parts of a sink, in the executor state's context.
+void build_general(AuditSink* sink, Oid owner) {
+  Relation rel = sink->relation;
+  EState* estate = sink->estate;
+  sink->general = true;
+  sink->owner = owner;
+  TupleDesc supplied = CreateTemplateTupleDesc(kSuppliedCount);
+  for (int k = 0; k < kSuppliedCount; ++k) {
+    TupleDescInitEntry(supplied, static_cast<AttrNumber>(k + 1), kColumnNames[kSupplied[k]], kSuppliedTypes[k], -1, 0);
+    TupleDescInitEntryCollation(supplied, static_cast<AttrNumber>(k + 1),
+                                kSuppliedTypes[k] == TEXTOID ? DEFAULT_COLLATION_OID : InvalidOid);
+  }
+  sink->supplied = ExecAllocTableSlot(&estate->es_tupleTable, supplied, &TTSOpsVirtual);
+  sink->formed = ExecAllocTableSlot(&estate->es_tupleTable, RelationGetDescr(rel), &TTSOpsVirtual);
+  // The defaults (nextval()...) are the owner's to evaluate, also while planning.
+  Oid user = InvalidOid;
+  int security = 0;
+  GetUserIdAndSecContext(&user, &security);
+  SetUserIdAndSecContext(owner, security | SECURITY_LOCAL_USERID_CHANGE);
+  List* targets = insert_target_list(rel, supplied);
+  SetUserIdAndSecContext(user, security);
+  sink->projection = ExecBuildProjectionInfo(targets, GetPerTupleExprContext(estate), sink->formed, nullptr, supplied);
+  // AFTER triggers fired at the end of each row find this ResultRelInfo here.
+  estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, sink->result);
+}
+
+// Keeps only the internal triggers of a ResultRelInfo (foreign-key checks,
+// deferrable unique / exclusion rechecks), with the flags ExecAR*Triggers test
+// recomputed. Idempotent: a leaf partition's is filtered at each row.
+void keep_internal_triggers(ResultRelInfo* result) {
+  TriggerDesc* desc = result->ri_TrigDesc;
+  if (desc == nullptr) return;
+  int kept = 0;
+  for (int i = 0; i < desc->numtriggers; ++i) {
+    if (desc->triggers[i].tgisinternal) desc->triggers[kept++] = desc->triggers[i];
+  }
+  Trigger* triggers = desc->triggers;
+  std::memset(desc, 0, sizeof(TriggerDesc));
+  desc->triggers = triggers;
+  desc->numtriggers = kept;
+  for (int i = 0; i < kept; ++i) {
+    if (TRIGGER_TYPE_MATCHES(triggers[i].tgtype, TRIGGER_TYPE_ROW, TRIGGER_TYPE_AFTER, TRIGGER_TYPE_INSERT)) {
+      desc->trig_insert_after_row = true;
+    }
+  }
+  if (kept == 0) result->ri_TrigDesc = nullptr;
 }
 
 // What a sink needs of audit_logs itself, built in the current memory context
 // (the executor state's, below it). A sink that outlives its statement forms
 // its rows with a copy of the descriptor: a slot pins a relation's own
 // descriptor in the current resource owner, and a kept slot outlives that owner.
-void build_sink(AuditSink* sink, int capacity, bool outlives_statement) {
+void build_sink(AuditSink* sink, int capacity, bool outlives_statement, const AuditLogShape& shape, Oid owner) {
   Relation rel = sink->relation;
-  map_columns(sink);
+  Assert(shape.installed || !outlives_statement);
   sink->estate = CreateExecutorState();
   EState* estate = sink->estate;
   sink->result = pg::open_result_relation(estate, rel, nullptr);  // the audit log is only inserted into
-  prepare_checks(sink, outlives_statement);
   MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->capacity = capacity;
+  sink->row_context = AllocSetContextCreate(estate->es_query_cxt, "chronicle audit rows", ALLOCSET_DEFAULT_SIZES);
+  if (!shape.installed) {
+    build_general(sink, owner);
+    keep_internal_triggers(sink->result);
+    MemoryContextSwitchTo(old);
+    return;
+  }
+  MemoryContextSwitchTo(old);
+  map_columns(sink);
+  sink->sequence = shape.sequence;
+  prepare_checks(sink, outlives_statement);
+  old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
   sink->slot_descriptor = outlives_statement ? CreateTupleDescCopy(RelationGetDescr(rel)) : RelationGetDescr(rel);
   // Slots are made as rows arrive: a one-row statement must not pay for a batch.
-  sink->row_context = AllocSetContextCreate(estate->es_query_cxt, "chronicle audit rows", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(old);
   sink->image_compression[0] = image_compression(rel, sink->attno[kOldData]);
   sink->image_compression[1] = image_compression(rel, sink->attno[kNewData]);
 }
 
+// The general path's write of one row, as ExecInsert does it for a plain
+// INSERT, evaluated as the extension's owner. An ERROR anywhere aborts the
+// (sub)transaction, which also restores the user (as for SECURITY DEFINER).
+void write_general_row(AuditSink* sink, const AuditRow& row) {
+  EState* estate = sink->estate;
+  Oid user = InvalidOid;
+  int security = 0;
+  GetUserIdAndSecContext(&user, &security);
+  SetUserIdAndSecContext(sink->owner, security | SECURITY_LOCAL_USERID_CHANGE);
+  ResetPerTupleExprContext(estate);
+
+  TupleTableSlot* supplied = sink->supplied;
+  ExecClearTuple(supplied);
+  Datum* values = supplied->tts_values;
+  bool* nulls = supplied->tts_isnull;
+  const auto set = [&](int position, Datum value, bool is_null) {
+    values[position] = is_null ? 0 : value;
+    nulls[position] = is_null;
+  };
+  set(0, sink->table_name, false);
+  set(1, PointerGetDatum(cstring_to_text(row.operation)), false);
+  set(2, row.record_id, row.record_id_null);
+  set(3, row.user_id, row.user_id_null);
+  set(4, row.old_data, row.old_data_null);
+  set(5, row.new_data, row.new_data_null);
+  set(6, row.changed_fields, false);
+  set(7, row.ip_address, row.ip_address_null);
+  set(8, row.user_agent, row.user_agent_null);
+  ExecStoreVirtualTuple(supplied);
+
+  ExprContext* econtext = sink->projection->pi_exprContext;
+  econtext->ecxt_scantuple = supplied;
+  TupleTableSlot* slot = ExecProject(sink->projection);
+  ExecMaterializeSlot(slot);  // its values outlive the per-tuple memory
+
+  AfterTriggerBeginQuery();
+  ResultRelInfo* target = sink->result;
+  if (sink->relation->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
+    if (sink->routing == nullptr) {
+      // As logical replication's apply routes a row (worker.c), in the executor
+      // state's context: the routing lives as long as the sink.
+      MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+      ModifyTableState* state = makeNode(ModifyTableState);
+      state->ps.plan = nullptr;
+      state->ps.state = estate;
+      state->operation = CMD_INSERT;
+      state->mt_nrels = 1;
+      state->resultRelInfo = sink->result;
+      state->rootResultRelInfo = sink->result;
+      sink->routing_state = state;
+      sink->routing = ExecSetupPartitionTupleRouting(estate, sink->relation);
+      MemoryContextSwitchTo(old);
+    }
+    target = ExecFindPartition(sink->routing_state, sink->result, sink->routing, slot, estate);  // 23514: none
+    keep_internal_triggers(target);
+    if (target->ri_RootToPartitionMap != nullptr) {
+      slot = execute_attr_map_slot(target->ri_RootToPartitionMap->attrMap, slot, target->ri_PartitionTupleSlot);
+    }
+  }
+  Relation rel = target->ri_RelationDesc;
+  if (rel->rd_att->constr != nullptr && rel->rd_att->constr->has_generated_stored) {
+    ExecComputeStoredGenerated(target, estate, slot, CMD_INSERT);
+  }
+  if (rel->rd_att->constr != nullptr) ExecConstraints(target, slot, estate);
+  if (rel->rd_rel->relispartition && target->ri_RootResultRelInfo == nullptr) {
+    ExecPartitionCheck(target, slot, estate, true);  // audit_logs is itself a partition
+  }
+  table_tuple_insert(rel, slot, sink->command, 0, nullptr);
+  List* recheck = NIL;
+  if (target->ri_NumIndices > 0) recheck = ExecInsertIndexTuples(target, slot, estate, false, false, nullptr, NIL);
+  ExecARInsertTriggers(estate, target, slot, recheck, nullptr);
+  list_free(recheck);
+  AfterTriggerEndQuery(estate);  // the immediate ones fire here; deferred ones when checked
+  ExecClearTuple(slot);
+  ExecClearTuple(sink->formed);
+  SetUserIdAndSecContext(user, security);
+}
+
 }  // namespace
+
+Relation open_audit_log(Oid schema, AuditLogShape* shape) {
+  if (!resolved_callback_registered) {
+    CacheRegisterRelcacheCallback(invalidate_resolved, 0);
+    resolved_callback_registered = true;
+  }
+  for (;;) {
+    if (!resolved.valid || resolved.schema != schema) {
+      const Oid relation = get_relname_relid("audit_logs", schema);
+      if (!OidIsValid(relation)) {
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation \"%s.audit_logs\" does not exist", get_namespace_name(schema))));
+      }
+      resolved = ResolvedAuditLog{true, false, schema, relation, {false, InvalidOid}};
+    }
+    const Oid relation = resolved.relation;
+    // Taking the lock takes in the invalidations: a rename or drop committed
+    // since the lookup clears `resolved`, and the name is looked up again.
+    Relation rel = try_relation_open(relation, RowExclusiveLock);
+    if (rel != nullptr && resolved.valid && resolved.relation == relation) {
+      if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+      }
+      if (!resolved.shape_known) {
+        resolved.shape = installed_shape(rel);
+        resolved.shape_known = resolved.valid;  // an invalidation while looking: decide again next time
+      }
+      *shape = resolved.shape;
+      return rel;
+    }
+    if (rel != nullptr) relation_close(rel, RowExclusiveLock);
+    resolved.valid = false;
+  }
+}
 
 void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext context) {
   MemoryContext old = MemoryContextSwitchTo(context);
-  sink->table_name = coerce_table_name(sink, config.table_name);
-  sink->created_at = timestamps::current_timestamp_as(
-      TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kCreatedAt])->atttypid);
+  if (sink->general) {
+    sink->table_name = PointerGetDatum(cstring_to_text(config.table_name));  // coerced by the projection
+  } else {
+    sink->table_name = coerce_table_name(sink, config.table_name);
+    sink->created_at = timestamps::current_timestamp_as(
+        TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kCreatedAt])->atttypid);
+  }
   MemoryContextSwitchTo(old);
-  sink->sequence = config.audit_log_sequence;
   sink->command = GetCurrentCommandId(true);
   sink->estate->es_output_cid = sink->command;
 }
 
 void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   *sink = AuditSink{};
-  sink->relation = open_audit_log(config.audit_log);
-  build_sink(sink, capacity, false);
+  AuditLogShape shape{};
+  sink->relation = open_audit_log(config.audit_schema, &shape);
+  build_sink(sink, capacity, false, shape, config.extension_owner);
   ++open_sinks;
   target_sink(sink, config, sink->estate->es_query_cxt);
 }
 
-void build_lasting_sink(AuditSink* sink, const AuditConfig& config) {
+void build_lasting_sink(AuditSink* sink, Relation rel, const AuditLogShape& shape) {
+  Assert(shape.installed);
   *sink = AuditSink{};
-  sink->relation = open_audit_log(config.audit_log);
-  build_sink(sink, 1, true);
+  sink->relation = rel;
+  build_sink(sink, 1, true, shape, InvalidOid);
 }
 
 void add_audit_row(AuditSink* sink, const AuditRow& row) {
+  if (sink->general) {
+    write_general_row(sink, row);
+    MemoryContextReset(sink->row_context);  // the row's values, built by the caller in it
+    return;
+  }
   if (sink->slots[sink->used] == nullptr) {
     // In the executor state's context: the caller's (the row context) is reset by every write.
     MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
@@ -244,12 +606,56 @@ void flush_sink(AuditSink* sink) {
 
 void close_sink(AuditSink* sink) {
   flush_sink(sink);
+  if (sink->routing != nullptr) ExecCleanupTupleRouting(sink->routing_state, sink->routing);
+  ExecCloseTrigTargetRelations(sink->estate);
   ExecCloseIndices(sink->result);
   ExecResetTupleTable(sink->estate->es_tupleTable, false);
   FreeExecutorState(sink->estate);
   table_close(sink->relation, NoLock);
   --open_sinks;
   *sink = AuditSink{};
+}
+
+void check_table_name_fits(Oid schema, const char* name) {
+  AuditLogShape shape{};
+  Relation rel = open_audit_log(schema, &shape);
+  const AttrNumber attnum = pg::live_column(RelationGetDescr(rel), kColumnNames[kTableName]);
+  if (attnum == InvalidAttrNumber) report_missing_column(rel, kColumnNames[kTableName]);
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+  Node* value = reinterpret_cast<Node*>(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+                                                  PointerGetDatum(cstring_to_text(name)), false, false));
+  Node* coerced = coerce_to_target_type(nullptr, value, TEXTOID, attr->atttypid, attr->atttypmod,
+                                        COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+  if (coerced == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("column \"%s\" is of type %s but expression is of type %s", NameStr(attr->attname),
+                           format_type_be(attr->atttypid), format_type_be(TEXTOID)),
+                    errhint("You will need to rewrite or cast the expression.")));
+  }
+  // The coercion as an INSERT evaluates it (varchar(n): 22001 when too long),
+  // with the table's name and the column added to what it reports.
+  MemoryContext caller = CurrentMemoryContext;
+  PG_TRY();
+  {
+    EState* estate = CreateExecutorState();
+    ExprState* state = ExecPrepareExpr(reinterpret_cast<Expr*>(coerced), estate);
+    bool is_null = false;
+    ExecEvalExprSwitchContext(state, GetPerTupleExprContext(estate), &is_null);
+    FreeExecutorState(estate);
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    ErrorData* error = CopyErrorData();
+    FlushErrorState();
+    if (error->detail == nullptr) {
+      error->detail = psprintf("The audit log stores the name of table \"%s\" in %s.%s.", name,
+                               RelationGetRelationName(rel), NameStr(attr->attname));
+    }
+    ReThrowError(error);
+  }
+  PG_END_TRY();
+  relation_close(rel, NoLock);
 }
 
 }  // namespace chronicle::audit
