@@ -233,6 +233,7 @@ void prepare_checks(AuditSink* sink, bool own_copy) {
 }
 
 void write_batch(AuditSink* sink) {
+  Assert(!sink->general && sink->used > 0 && sink->used <= sink->capacity);
   Relation rel = sink->relation;
   EState* estate = sink->estate;
   if (rel->rd_att->constr != nullptr) {
@@ -411,6 +412,7 @@ void build_sink(AuditSink* sink, int capacity, bool outlives_statement, const Au
 // INSERT, evaluated as the extension's owner. An ERROR anywhere aborts the
 // (sub)transaction, which also restores the user (as for SECURITY DEFINER).
 void write_general_row(AuditSink* sink, const AuditRow& row) {
+  Assert(sink->general && sink->used == 0 && sink->projection != nullptr && OidIsValid(sink->owner));
   EState* estate = sink->estate;
   Oid user = InvalidOid;
   int security = 0;
@@ -467,6 +469,12 @@ void write_general_row(AuditSink* sink, const AuditRow& row) {
     }
   }
   Relation rel = target->ri_RelationDesc;
+  if (rel->rd_rel->relkind != RELKIND_RELATION) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("cannot write an audit row into partition \"%s\" of \"%s\"", RelationGetRelationName(rel),
+                           RelationGetRelationName(sink->relation)),
+                    errdetail("The audit writer writes plain tables only.")));
+  }
   if (rel->rd_att->constr != nullptr && rel->rd_att->constr->has_generated_stored) {
     ExecComputeStoredGenerated(target, estate, slot, CMD_INSERT);
   }
@@ -558,6 +566,7 @@ void add_audit_row(AuditSink* sink, const AuditRow& row) {
     MemoryContextReset(sink->row_context);  // the row's values, built by the caller in it
     return;
   }
+  Assert(sink->slots != nullptr && sink->used < sink->capacity && OidIsValid(sink->sequence));
   if (sink->slots[sink->used] == nullptr) {
     // In the executor state's context: the caller's (the row context) is reset by every write.
     MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
