@@ -125,6 +125,23 @@ ALTER TABLE audit_logs ALTER COLUMN record_id TYPE text;
 SELECT * FROM pg_temp.compare();
 ROLLBACK;
 
+-- Other type changes: json images, changed_fields as text, created_at as
+-- timestamptz, operation as text, id as numeric (the GIN indexes go first).
+BEGIN;
+DO $$
+DECLARE i regclass;
+BEGIN
+    FOR i IN SELECT indexrelid::regclass FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+             JOIN pg_am a ON a.oid = c.relam WHERE x.indrelid = 'audit_logs'::regclass AND a.amname = 'gin' LOOP
+        EXECUTE format('DROP INDEX %s', i);
+    END LOOP;
+END
+$$;
+ALTER TABLE audit_logs ALTER COLUMN new_data TYPE json, ALTER COLUMN changed_fields TYPE text,
+    ALTER COLUMN created_at TYPE timestamptz, ALTER COLUMN operation TYPE text, ALTER COLUMN id TYPE numeric;
+SELECT * FROM pg_temp.compare();
+ROLLBACK;
+
 -- user_agent altered to varchar(5): 22001, as an INSERT.
 BEGIN;
 ALTER TABLE audit_logs ALTER COLUMN user_agent TYPE varchar(5) USING left(user_agent, 5);
