@@ -75,7 +75,9 @@ int detail::register_trigger_cache(const char* name) {
 // transaction's memory, freed at its commit or abort, when no firing can be
 // running any more. A rebuild is rare (once per relation change), so what waits
 // there until the end of the transaction is small.
+namespace {
 void retire(MemoryContext context) { MemoryContextSetParent(context, TopTransactionContext); }
+}  // namespace
 
 void* detail::trigger_cache_lookup(int cache_id, TriggerData* trigger, BuildPayload build, void* arg) {
   HTAB* entries = entries_of(caches[cache_id]);
