@@ -104,8 +104,31 @@ SELECT count(*) AS none FROM get_popular_posts(60, 0);
 SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM get_popular_posts(-1)$$);
 SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM get_popular_posts(7, -1)$$);
 SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM get_popular_posts(NULL)$$);
--- Beyond the timestamp range: the reference's own error.
-SELECT code FROM pg_temp.catch_error($$SELECT * FROM get_popular_posts(2147483647)$$);
+-- p_days reaching back past the oldest timestamp (the reference raises 22008
+-- there): every published post of an active user, down to the oldest
+-- timestamps, and still no draft.
+BEGIN;
+INSERT INTO posts (user_id, title, content, status, published_at) VALUES
+    ('00000000-0000-4000-8000-000000000001', 'ancient', 'a', 'published', '4713-01-01 BC'),
+    ('00000000-0000-4000-8000-000000000001', 'oldest', 'a', 'published', '4713-11-25 00:00:00 BC'),
+    ('00000000-0000-4000-8000-000000000001', 'ancient draft', 'a', 'draft', NULL),
+    ('00000000-0000-4000-8000-000000000001', 'just now', 'a', 'published', NULL);
+SELECT d AS p_days, count(*) AS posts,
+       count(*) = (SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id
+                    WHERE p.status = 'published' AND u.deleted_at IS NULL) AS every_published_post,
+       bool_or(g.title = 'ancient') AS ancient, bool_or(g.title = 'oldest') AS oldest,
+       bool_or(g.title = 'ancient draft') AS draft
+  FROM unnest(ARRAY[2147483647, 100000000, 3000000]) AS d, get_popular_posts(d, NULL) AS g
+ GROUP BY d ORDER BY d;
+-- Just inside the range the date arithmetic still decides: 2,000,000 days
+-- (about 5,476 years) reach back before 3000 BC, not to 4713 BC.
+SELECT bool_or(title = 'ancient') AS ancient, count(*) > 20 AS the_rest
+  FROM get_popular_posts(2000000, NULL);
+-- p_days = 0: published at this very moment, nothing older (the posts above
+-- were published with this transaction's CURRENT_TIMESTAMP).
+SELECT title FROM get_popular_posts(0, NULL);
+ROLLBACK;
+SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM get_popular_posts(-2147483648)$$);
 
 -- soft_delete_user: sets deleted_at and updated_by once; the deleted user's
 -- posts leave get_popular_posts.

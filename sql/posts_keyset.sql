@@ -99,11 +99,23 @@ SELECT b.what, e.code, e.message, e.detail IS NOT NULL AS has_detail
     OR b.user_id <> '00000000-0000-4000-8000-000000000001'
  ORDER BY b.what;
 SELECT code, message FROM pg_temp.catch_error($$SELECT * FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 0, 'garbage')$$);
--- A cursor is bound to the database's secret: a new secret refuses old cursors
--- (sessions read the secret once; a new session sees the new one).
+-- A cursor is bound to the database's secret: a rotation refuses old cursors
+-- from the next transaction on, also in a session that has used the old secret
+-- (this one: it has just checked :'c'). Within the rotating transaction the
+-- secret read at its start still holds. (test/reliability/suites/
+-- cursor_rotation.sh rotates from another session.)
+BEGIN;
+SELECT count(*) AS rows FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, :'c');
 UPDATE cursor_secret SET secret = decode(repeat('ab', 32), 'hex');
+SELECT count(*) AS same_transaction FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, :'c');
+COMMIT;
+SELECT code, message FROM pg_temp.catch_error(format($$SELECT * FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, %L)$$, :'c'));
+-- A cursor made now is signed with the new secret and follows on.
+SELECT next_cursor AS c2 FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4) LIMIT 1 \gset
+SELECT count(*) AS rows FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, :'c2');
 \c
 \i sql/include/catch_error.sql
+SELECT count(*) AS new_session_rows FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, :'c2');
 SELECT code, message FROM pg_temp.catch_error(format($$SELECT * FROM get_user_posts_keyset('00000000-0000-4000-8000-000000000001', 'published', 4, %L)$$, :'c'));
 
 -- An application role with USAGE and SELECT on the tables pages through posts,

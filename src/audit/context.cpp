@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/inet.h"
 #include "utils/memutils.h"
 #include "utils/uuid.h"
@@ -101,6 +102,7 @@ void resolve_client_addr() {
 
 ChangeContext current_change_context() {
   ChangeContext context{};
+  bool own_ip = false;
   if (is_set(pg::setting_actor_id)) {
     context.has_actor = true;
     context.actor = cached(actor_cache, pg::setting_actor_id, parse_actor);
@@ -108,14 +110,28 @@ ChangeContext current_change_context() {
   if (is_set(pg::setting_client_ip)) {
     context.has_ip = true;
     context.ip = cached(ip_cache, pg::setting_client_ip, parse_ip);
+    own_ip = true;
   } else {
-    resolve_client_addr();
+    resolve_client_addr();  // kept for the session, never freed: no copy
     context.has_ip = !client_addr_null;
     context.ip = client_addr;
   }
   if (is_set(pg::setting_user_agent)) {
     context.has_agent = true;
     context.agent = cached(agent_cache, pg::setting_user_agent, parse_agent);
+  }
+  // The firing's own copies, in its memory (the current context): the cache
+  // frees a value when its setting changes, and user code that runs during
+  // this firing (a CHECK constraint or index expression on audit_logs) may SET
+  // chronicle.actor_id and write an audited row, whose nested firing would then
+  // free the value this firing's buffered rows still hold. A uuid, an inet and
+  // a short text: three small pallocs per firing, not per row.
+  if (context.has_actor || own_ip || context.has_agent) {
+    pg::pg_call([&] {
+      if (context.has_actor) context.actor = datumCopy(context.actor, false, UUID_LEN);
+      if (own_ip) context.ip = datumCopy(context.ip, false, -1);
+      if (context.has_agent) context.agent = datumCopy(context.agent, false, -1);
+    });
   }
   return context;
 }

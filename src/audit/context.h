@@ -17,7 +17,9 @@ struct ChangeContext {
 
 // Reads the settings once per firing. Throws 22P02 when chronicle.actor_id is
 // set but not a uuid; a malformed chronicle.client_ip is inet's own 22P02.
-// The datums stay valid until the settings change (they are cached per value).
+// The settings are parsed once per value; the datums returned are copies in
+// the current memory context (the firing's), so a nested firing that changes
+// a setting cannot free what this firing still uses.
 ChangeContext current_change_context();
 
 }  // namespace chronicle::audit

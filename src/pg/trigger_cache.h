@@ -7,7 +7,11 @@
 // entries of a changed relation invalid: ALTER TABLE, RENAME/DROP COLUMN and
 // CREATE/DROP TRIGGER all send a relcache invalidation. An invalid entry is only
 // rebuilt at the start of the next firing, never freed inside the callback,
-// because the callback can run while a firing is still using the entry.
+// because the callback can run while a firing is still using the entry; and the
+// payload a rebuild replaces is freed at the end of the top-level transaction,
+// not at once, because that rebuild can happen in a firing nested inside one
+// still using it (trigger_cache.cpp). A payload is good until the end of the
+// transaction in which get() returned it.
 #pragma once
 
 #include "pg/postgres_headers.h"

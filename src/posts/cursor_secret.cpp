@@ -6,14 +6,20 @@
 #include "posts/plans.h"
 
 extern "C" {
+#include "storage/proc.h"
 #include "utils/lsyscache.h"
 }
 
 namespace chronicle::posts {
 namespace {
 
+// Good for one transaction: a rotation (UPDATE cursor_secret) committed by any
+// session must reach every other at its next transaction (CONTRACT.md, 1.2),
+// and no invalidation message announces a changed row. One read per transaction
+// (a saved plan, one row) is what that costs; a page of cursors reads it once.
 struct Cached {
   Oid relation = InvalidOid;
+  LocalTransactionId read_in = InvalidLocalTransactionId;
   std::string secret;
 };
 Cached cached;
@@ -22,7 +28,7 @@ Cached cached;
 
 const std::string& cursor_secret(pg::SpiSession& spi, Oid schema) {
   const Oid relation = pg::pg_call([&] { return get_relname_relid("cursor_secret", schema); });
-  if (OidIsValid(relation) && relation == cached.relation) return cached.secret;
+  if (OidIsValid(relation) && relation == cached.relation && cached.read_in == MyProc->lxid) return cached.secret;
 
   SPIPlanPtr plan = plan_for(Query::CursorSecret, schema);
   uint64 rows = 0;
@@ -43,6 +49,7 @@ const std::string& cursor_secret(pg::SpiSession& spi, Oid schema) {
   }
   cached.secret = std::move(secret);
   cached.relation = relation;
+  cached.read_in = MyProc->lxid;
   return cached.secret;
 }
 

@@ -10,8 +10,8 @@
 
 namespace chronicle::posts {
 
-// The secret, read once per backend (as the table's owner) and kept; read again
-// when the table is not the one read before (extension dropped and recreated).
+// The secret, read as the table's owner once per transaction: a rotation
+// committed by another session takes effect here at the next transaction.
 const std::string& cursor_secret(pg::SpiSession& spi, Oid schema);
 
 }  // namespace chronicle::posts

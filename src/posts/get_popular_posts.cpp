@@ -8,7 +8,26 @@
 #include "posts/materialize.h"
 #include "posts/plans.h"
 
+extern "C" {
+#include "access/xact.h"
+#include "datatype/timestamp.h"
+}
+
 using namespace chronicle;
+
+namespace {
+
+// Whether `days` before now still is a timestamp. Beyond that, the query's
+// date arithmetic would fail (22008, as the reference does for 2147483647),
+// though the caller only asked for every post: the query then takes the
+// oldest timestamp as its bound. Two days of margin cover the session time
+// zone's offset and a DST shift in the day arithmetic.
+bool reaches_past_oldest_timestamp(int64 days) {
+  const TimestampTz now = GetCurrentTransactionStartTimestamp();
+  return days > (now - MIN_TIMESTAMP) / USECS_PER_DAY - 2;
+}
+
+}  // namespace
 
 CHRONICLE_FUNCTION(chronicle_get_popular_posts) {
   const int64 days = posts::count_argument(fcinfo, 0, "p_days", false);
@@ -17,7 +36,7 @@ CHRONICLE_FUNCTION(chronicle_get_popular_posts) {
   if (limit == 0) return Datum(0);
 
   Datum values[2] = {Int32GetDatum(static_cast<int32>(days)), Int64GetDatum(limit)};
-  const char nulls[2] = {' ', limit < 0 ? 'n' : ' '};
+  const char nulls[2] = {reaches_past_oldest_timestamp(days) ? 'n' : ' ', limit < 0 ? 'n' : ' '};
   const Oid schema = posts::extension_schema(fcinfo);
   pg::SpiSession spi;
   spi.execute(posts::plan_for(posts::Query::Popular, schema), values, nulls, true);

@@ -11,9 +11,12 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
 #include "executor/executor.h"
 #include "storage/bufmgr.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -21,16 +24,77 @@ extern "C" {
 namespace chronicle::posts {
 namespace {
 
-// From the open relation's descriptor: a catalog lookup per column and fold
-// cost about a tenth of a fold.
-AttrNumber column_of(Relation rel, const char* name) {
-  const AttrNumber attnum = pg::live_column(RelationGetDescr(rel), name);
+// The columns a fold reads and writes, by attribute number, with their types
+// checked: found by name in the relcache's descriptor, and kept (with the
+// check's verdict) per relation version, since a relcache invalidation of the
+// table (ALTER TABLE, a rewrite) drops them. Both tables are the extension's,
+// but a DBA can still ALTER them; a fold then refuses clearly instead of
+// reading a numeric as an int8 or comparing an integer status as text.
+struct CountColumns {
+  Oid relation;
+  bool valid;
+  AttrNumber user_id;
+  AttrNumber status;
+  AttrNumber count;  // post_count_totals.post_count or post_count_deltas.delta
+};
+CountColumns totals_columns{InvalidOid, false, 0, 0, 0};
+CountColumns deltas_columns{InvalidOid, false, 0, 0, 0};
+bool columns_callback_registered = false;
+
+void invalidate_columns(Datum, Oid relation) {
+  for (CountColumns* columns : {&totals_columns, &deltas_columns}) {
+    if (relation == InvalidOid || relation == columns->relation) columns->valid = false;
+  }
+}
+
+// The attribute number of `name`, which must be of `type` (or `other_type`):
+// 42703 when it is missing, 42804 when it has another type.
+AttrNumber typed_column(Relation rel, const char* name, Oid type, Oid other_type) {
+  TupleDesc desc = RelationGetDescr(rel);
+  const AttrNumber attnum = pg::live_column(desc, name);
   if (attnum == InvalidAttrNumber) {
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                    errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel))));
+                    errmsg("column \"%s\" of relation \"%s\" does not exist", name, RelationGetRelationName(rel)),
+                    errhint("The extension's objects are incomplete: reinstall or update the extension.")));
+  }
+  const Oid actual = TupleDescAttr(desc, attnum - 1)->atttypid;
+  if (actual != type && actual != other_type) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("column \"%s\" of relation \"%s\" is of type %s, but post_counts needs %s", name,
+                           RelationGetRelationName(rel), format_type_be(actual), format_type_be(type)),
+                    errdetail("The triggers that keep post_counts exact read and write this column as %s.",
+                              format_type_be(type)),
+                    errhint("ALTER TABLE %s ALTER COLUMN %s TYPE %s.", RelationGetRelationName(rel), name,
+                            format_type_be(type)),
+                    errtablecol(rel, attnum)));
   }
   return attnum;
 }
+
+const CountColumns& columns_of(Relation rel, CountColumns& columns, const char* count_name) {
+  if (columns.valid && columns.relation == RelationGetRelid(rel)) return columns;
+  if (!columns_callback_registered) {
+    CacheRegisterRelcacheCallback(invalidate_columns, 0);
+    columns_callback_registered = true;
+  }
+  columns.valid = false;
+  columns.user_id = typed_column(rel, "user_id", UUIDOID, UUIDOID);
+  // The index scans compare status with texteq: varchar or text.
+  columns.status = typed_column(rel, "status", VARCHAROID, TEXTOID);
+  columns.count = typed_column(rel, count_name, INT8OID, INT8OID);
+  columns.relation = RelationGetRelid(rel);
+  columns.valid = true;
+  return columns;
+}
+
+// At most this many delta rows are folded by one fold. Deltas pile up when one
+// transaction changes many posts of the same (user_id, status), such as a bulk
+// status UPDATE (only its first row of each pair folds, see post_counts_triggers.cpp);
+// the next writer of the pair would otherwise delete them all inside its own
+// single-row write. The rest stays for later writers; readers add the deltas
+// not folded yet, so counts stay exact either way. Each delta folded costs a
+// heap delete and its WAL, a few microseconds.
+constexpr int kMaxFoldedDeltas = 128;
 
 // An MVCC scan of `index` (user_id, status) for one pair; the caller ends it.
 IndexScanDesc scan_pair(Relation rel, Relation index, Snapshot snapshot, Datum user_id, Datum status) {
@@ -45,9 +109,11 @@ IndexScanDesc scan_pair(Relation rel, Relation index, Snapshot snapshot, Datum u
   return scan;
 }
 
-// Deletes the pair's deltas visible to the snapshot and returns their sum.
+// Deletes at most kMaxFoldedDeltas of the pair's deltas visible to the snapshot
+// and returns their sum.
 int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
   Relation deltas = table_open(extension_relation(schema, "post_count_deltas"), RowExclusiveLock);
+  const AttrNumber delta_column = columns_of(deltas, deltas_columns, "delta").count;
   // Deltas are rare (a writer that found the pair busy, or one under REPEATABLE
   // READ): mostly the table has no page at all, and no scan can find a row.
   // A delta committed before this fold's snapshot lies in a page that exists.
@@ -56,11 +122,12 @@ int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
     return 0;
   }
   Relation index = index_open(extension_relation(schema, "post_count_deltas_key"), RowExclusiveLock);
-  const AttrNumber delta_column = column_of(deltas, "delta");
   TupleTableSlot* slot = table_slot_create(deltas, &estate->es_tupleTable);
   IndexScanDesc scan = scan_pair(deltas, index, estate->es_snapshot, user_id, status);
   int64 sum = 0;
-  while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+  int folded = 0;
+  while (folded < kMaxFoldedDeltas && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+    ++folded;
     bool is_null = false;
     const Datum delta = slot_getattr(slot, delta_column, &is_null);
     if (!is_null) sum += DatumGetInt64(delta);
@@ -87,9 +154,10 @@ int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change) {
   Relation totals = table_open(extension_relation(schema, "post_count_totals"), RowExclusiveLock);
   Relation key = index_open(extension_relation(schema, "post_count_totals_pkey"), RowExclusiveLock);
   TupleDesc desc = RelationGetDescr(totals);
-  const AttrNumber user_column = column_of(totals, "user_id");
-  const AttrNumber status_column = column_of(totals, "status");
-  const AttrNumber count_column = column_of(totals, "post_count");
+  const CountColumns& columns = columns_of(totals, totals_columns, "post_count");
+  const AttrNumber user_column = columns.user_id;
+  const AttrNumber status_column = columns.status;
+  const AttrNumber count_column = columns.count;
   // An index insert after a non-HOT update of the total reads there which
   // columns changed (without it the backend crashed: regress posts_counts).
   ResultRelInfo* result = pg::open_result_relation(

@@ -12,13 +12,15 @@
 namespace chronicle::posts {
 
 // Holding the pair's advisory lock, under READ COMMITTED: deletes the pair's
-// committed rows of post_count_deltas, adds their sum and `change` to the pair's
+// committed rows of post_count_deltas (at most 128 of them: a writer does not
+// pay for another transaction's bulk change at once), adds their sum and `change` to the pair's
 // row of post_count_totals (inserted if missing, deleted when it reaches zero)
 // and returns the new total. The rows are read with a fresh snapshot: every
 // earlier holder of the lock has committed or aborted by then. Writes through
 // the table AM and the index path, as logical replication's apply does, so no
 // privilege on the tables is needed (the triggers fire on the extension's posts
-// only).
+// only). Refuses with 42703 / 42804 when a column it reads or writes is missing
+// or no longer of the type the extension made it.
 int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change);
 
 }  // namespace chronicle::posts

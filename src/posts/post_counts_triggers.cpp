@@ -6,7 +6,8 @@
 // transaction without long-held row locks (see the 1.0 script): per (user_id,
 // status), in key order, if the pair's advisory lock is free (never waiting) and
 // the transaction runs under READ COMMITTED, add the signed change to the pair's
-// row of post_count_totals and fold into it the deltas other writers left;
+// row of post_count_totals and fold into it the deltas other writers left (at
+// most 128 per fold: post_count_store.h);
 // otherwise append the change to post_count_deltas. Only the lock holder touches
 // a pair's total or deletes its deltas, so writers that share no post never wait
 // for each other here. Under REPEATABLE READ or SERIALIZABLE a fold could fail on

@@ -70,8 +70,12 @@ std::string popular_query(const std::string& schema) {
       "SELECT p.id, p.title, p.view_count, u.name, p.published_at"
       " FROM {0}.posts p JOIN {0}.users u ON u.id OPERATOR(pg_catalog.=) p.user_id"
       " WHERE p.status OPERATOR(pg_catalog.=) 'published'"
-      " AND p.published_at OPERATOR(pg_catalog.>=)"
-      " (CURRENT_TIMESTAMP OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $1))"
+      // $1 NULL: p_days reaches back past the oldest timestamp, so the bound is
+      // the oldest one (get_popular_posts.cpp). A custom plan folds the
+      // COALESCE either way, so the index range stays.
+      " AND p.published_at OPERATOR(pg_catalog.>=) COALESCE("
+      "CURRENT_TIMESTAMP OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $1),"
+      " '4714-11-24 00:00:00+00 BC'::pg_catalog.timestamptz)"
       " AND u.deleted_at IS NULL"
       " ORDER BY p.view_count DESC, p.id DESC LIMIT $2",
       schema);
