@@ -26,7 +26,8 @@ source "$cl/env"
 # The postmaster runs as a child of this shell rather than daemonized by pg_ctl:
 # a SIGKILLed postmaster must be reaped, and PID 1 of a container may never reap
 # it (its zombie's PID would keep postmaster.pid "in use").
-as_server_user "$PGBIN_DIR/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+as_server_user "$PGBIN_DIR/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null ||
+  { fail crash.setup "cannot stop the cluster to run its postmaster in the foreground"; exit 0; }
 start_server() {
   as_server_user "$PGBIN_DIR/postgres" -D "$PGDATA" -p "$PGPORT" >>"$cl/server.log" 2>&1 &
   server_pid=$!
