@@ -1,8 +1,9 @@
 # Shared helpers for the reliability suites (sourced, never run).
 #
-# Protocol: a suite prints one line per named test, "PASS name", "FAIL name: why"
-# or "SKIP name: why" (a dependency not on main yet), plus indented figure lines.
-# test/reliability/run counts those lines; a suite never decides the exit code.
+# Protocol: a suite prints one line per named test, "PASS name" or "FAIL name: why",
+# plus indented figure lines. There is no SKIP: a feature the suite needs and
+# does not find is a FAIL. test/reliability/run counts those lines against
+# expected_counts; a suite never decides the exit code.
 #
 # Environment from run: ROOT (the checkout), REL (this directory), WORK (a scratch
 # directory removed by run), FULL (1 for --full), PGHOST/PGPORT/PGUSER of a running
@@ -10,7 +11,6 @@
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: ${2:-failed}"; }
-skip() { echo "SKIP $1: $2"; }
 figure() { echo "     $*"; }
 
 # check NAME EXPECTED ACTUAL [what]: PASS when equal, else FAIL showing both.
@@ -26,7 +26,10 @@ as_server_user() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-PGBIN_DIR=$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null || /usr/lib/postgresql/15/bin/pg_config --bindir)
+# PostgreSQL's server programs (pg_ctl, postgres, pg_basebackup) are never on
+# Debian's PATH: always call them through this directory.
+PGBIN_DIR=$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null)
+[[ -x "$PGBIN_DIR/pg_ctl" ]] || PGBIN_DIR=/usr/lib/postgresql/15/bin
 
 # new_cluster [settings...]: starts a throwaway cluster, prints its directory.
 # Every cluster started here is stopped by stop_clusters (run from the suite's trap).
@@ -64,21 +67,10 @@ fresh_db() {
 }
 drop_db() { q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1; }
 
-# has_function DB NAME [schema]: the extension's function NAME exists.
-has_function() {
-  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.proname = '$2' AND n.nspname = '${3:-public}'") != 0 ]]
-}
-# has_audit DB [schema]: the native audit trigger is on posts (from the audit work).
-has_audit() {
-  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_trigger
-        WHERE tgname = 'posts_audit_trigger' AND tgrelid = '${2:-public}.posts'::regclass") != 0 ]]
-}
-
 # seed DB [schema] [users] [posts]: users and posts with awkward text (quotes,
 # backslashes, newlines, non-ASCII), every status, then updates and deletes so
-# that audit_logs (once the audit trigger exists) holds every operation. Also
-# a few audit rows written by hand so that audit_logs is never empty.
+# that audit_logs holds every operation. Also
+# a few audit rows written by hand.
 seed() {
   local db=$1 s=${2:-public} nu=${3:-20} np=${4:-200}
   q -d "$db" <<SQL
@@ -102,15 +94,15 @@ FROM generate_series(1, 5) AS i;
 SQL
 }
 
-# fingerprint DB [schema]: one line per table: name, row count, md5 of all rows
-# (post_counts too, once the posts work has it).
+# fingerprint DB [schema]: one line per table (and post_counts): name, row
+# count, md5 of all rows.
 fingerprint() {
-  local db=$1 s=${2:-public} extra=""
-  has_table "$db" post_counts "$s" && extra="UNION ALL SELECT 'post_counts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.user_id, t.status), '')) FROM $s.post_counts t"
+  local db=$1 s=${2:-public}
   q -d "$db" -c "
     SELECT 'users', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.users t
     UNION ALL SELECT 'posts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.posts t
-    UNION ALL SELECT 'audit_logs', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.audit_logs t $extra"
+    UNION ALL SELECT 'audit_logs', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM $s.audit_logs t
+    UNION ALL SELECT 'post_counts', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.user_id, t.status), '')) FROM $s.post_counts t"
 }
 
 # server_crashes LOGFILE: number of backend crashes the server logged.
@@ -118,22 +110,32 @@ server_crashes() {
   grep -Ec 'terminated by signal|was terminated by|server process .* exited with exit code [^01]|PANIC' "$1" || true
 }
 
-# sqlstate_of DB SQL [psql options...]: the SQLSTATE the statement raised, or "ok".
+# psql_error DB SQL [psql options...]: runs SQL; prints "ok" when psql exits 0,
+# "SQLSTATE: message" of the error it raised, or, when psql failed without an
+# ERROR (a backend that crashed or was killed prints none, only "server closed
+# the connection unexpectedly"), "psql exit N: its first lines".
+psql_error() {
+  local db=$1 sql=$2; shift 2
+  local out rc
+  out=$(psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=1 -d "$db" "$@" -c "$sql" 2>&1 >/dev/null)
+  rc=$?
+  if [[ $rc -eq 0 ]]; then echo ok; return; fi
+  if [[ $rc -ne 2 ]] && grep -q '^ERROR:  [0-9A-Z]\{5\}: ' <<<"$out"; then
+    sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)/\1: \2/p' <<<"$out" | head -1
+  else
+    echo "psql exit $rc: $(head -3 <<<"$out" | tr '\n' ' ')"
+  fi
+}
+# sqlstate_of DB SQL [psql options...]: the SQLSTATE the statement raised, "ok",
+# or psql_error's "psql exit N: ..." when it failed without one.
 sqlstate_of() {
-  local db=$1 sql=$2; shift 2
-  local out
-  out=$(psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=1 -d "$db" "$@" -c "$sql" 2>&1 >/dev/null)
-  if [[ -z "$out" ]] || ! grep -q '^ERROR:' <<<"$out"; then echo ok; return; fi
-  sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): .*/\1/p' <<<"$out" | head -1
+  local got
+  got=$(psql_error "$@")
+  if [[ $got =~ ^[0-9A-Z]{5}: ]]; then echo "${got%%:*}"; else echo "$got"; fi
 }
-# error_of DB SQL [psql options...]: "SQLSTATE: message" of the error, or "ok".
-error_of() {
-  local db=$1 sql=$2; shift 2
-  local out
-  out=$(psql -X -qAt -v VERBOSITY=verbose -v ON_ERROR_STOP=1 -d "$db" "$@" -c "$sql" 2>&1 >/dev/null)
-  if ! grep -q '^ERROR:' <<<"$out"; then echo ok; return; fi
-  sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)/\1: \2/p' <<<"$out" | head -1
-}
+# error_of DB SQL [psql options...]: "SQLSTATE: message" of the error, "ok", or
+# "psql exit N: ..." (see psql_error).
+error_of() { psql_error "$@"; }
 # expect_state NAME DB SQLSTATE SQL [psql options...]
 expect_state() {
   local name=$1 db=$2 want=$3 sql=$4; shift 4
@@ -142,30 +144,17 @@ expect_state() {
   if [[ "$got" == "$want"* ]]; then pass "$name"; else fail "$name" "expected $want, got '$got' for: $sql"; fi
 }
 
-# has_table DB NAME [schema]
-has_table() {
-  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = '$2' AND n.nspname = '${3:-public}' AND c.relkind = 'r'") != 0 ]]
-}
-# post_counts_drift DB [schema]: (user_id, status) groups where post_counts (the
-# posts work's per-user counter table) differs from a count of posts; "none" when
-# that table does not exist.
+# post_counts_drift DB [schema]: (user_id, status) groups where post_counts (a
+# view over post_count_totals and post_count_deltas) differs from a count of posts.
 post_counts_drift() {
   local s=${2:-public}
-  # post_counts is a view (over post_count_totals and post_count_deltas).
-  [[ $(q -d "$1" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relname = 'post_counts' AND n.nspname = '$s' AND c.relkind IN ('r', 'v')") != 0 ]] ||
-    { echo none; return; }
   q -d "$1" -c "SELECT count(*) FROM (SELECT user_id, status, count(*) AS n FROM $s.posts GROUP BY 1, 2) p
                 FULL JOIN $s.post_counts c USING (user_id, status)
-                WHERE p.n IS DISTINCT FROM c.post_count AND NOT (p.n IS NULL AND c.post_count = 0)"
+                WHERE p.n IS DISTINCT FROM c.post_count AND NOT (p.n IS NULL AND c.post_count = 0)" 2>&1
 }
-# check_post_counts NAME DB [schema]: PASS when post_counts is exact (SKIP without it).
+# check_post_counts NAME DB [schema]: PASS when post_counts is exact.
 check_post_counts() {
-  local d
-  d=$(post_counts_drift "$2" "${3:-public}")
-  if [[ $d == none ]]; then skip "$1" "no post_counts table"
-  else check_eq "$1" 0 "$d" "(user_id, status) groups whose post_counts differs from posts:"; fi
+  check_eq "$1" 0 "$(post_counts_drift "$2" "${3:-public}")" "(user_id, status) groups whose post_counts differs from posts:"
 }
 
 # The audit replay (see suites/crash.sh): prints "rows broken_chains bad_final"

@@ -1,5 +1,6 @@
 -- A catalog snapshot of the extension chronicle: one line per fact about every
--- object the extension owns and its parts, sorted, with OIDs replaced by names.
+-- object the extension owns and its parts, and one per object in its schema
+-- that it does not own, sorted, with OIDs replaced by names.
 -- Two databases whose snapshots are equal hold the same extension. Each line
 -- starts with the object it is about, so a unified diff of two snapshots reads
 -- as a list of differing objects.
@@ -33,12 +34,49 @@ WITH ext AS (
     SELECT p.*, m.what FROM pg_proc p JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
 ), typ AS (
     SELECT t.*, m.what FROM pg_type t JOIN member m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+), orphan AS (
+    -- Objects in the extension's schema that are not its members: a step that
+    -- creates an object and does not make it a member (or detaches one) leaves
+    -- it behind, invisible to every line above and kept by DROP EXTENSION.
+    -- Indexes of member tables, the row types of relations and array types are
+    -- parts of other objects, not objects of their own.
+    SELECT pg_describe_object(o.classid, o.objid, 0) AS what
+      FROM (SELECT 'pg_class'::regclass AS classid, c.oid AS objid FROM pg_class c, ext
+             WHERE c.relnamespace = ext.extnamespace
+               AND NOT (c.relkind IN ('i', 'I') AND EXISTS (
+                        SELECT FROM pg_index i JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = i.indrelid
+                         WHERE i.indexrelid = c.oid))
+            UNION ALL
+            SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ext WHERE p.pronamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ext
+             WHERE t.typnamespace = ext.extnamespace AND t.typrelid = 0
+               AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
+            UNION ALL
+            SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o, ext WHERE o.oprnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f, ext WHERE f.opfnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_opclass'::regclass, c.oid FROM pg_opclass c, ext WHERE c.opcnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_collation'::regclass, c.oid FROM pg_collation c, ext WHERE c.collnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_conversion'::regclass, c.oid FROM pg_conversion c, ext WHERE c.connamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s, ext WHERE s.stxnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c, ext WHERE c.cfgnamespace = ext.extnamespace
+            UNION ALL
+            SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d, ext WHERE d.dictnamespace = ext.extnamespace) o
+     WHERE NOT EXISTS (SELECT FROM member m WHERE m.classid = o.classid AND m.objid = o.objid)
 ), line(text) AS (
     SELECT format('extension chronicle: version %s, schema %s, relocatable %s',
                   extversion, extnamespace::regnamespace, extrelocatable)
       FROM ext
     UNION ALL
     SELECT format('%s: member', what) FROM member
+    UNION ALL
+    SELECT format('%s: in the extension''s schema, not a member', what) FROM orphan
     -- relations
     UNION ALL
     SELECT format('%s: kind %s, persistence %s, owner %s, options %s, row security %s/%s, replica identity %s, acl %s, comment %L',

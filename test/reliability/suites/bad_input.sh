@@ -78,13 +78,13 @@ bad() {
   local name=$1 want=$2 sql=$3 got code
   got=$(error_of "$db" "$sql" 2>&1)
   code=${got%%:*}
-  if grep -qiE 'server closed the connection|terminated abnormally|connection to server was lost' <<<"$got"; then
+  # No SQLSTATE and a failed psql: the backend died (or psql could not connect).
+  if [[ $got == "psql exit "* ]] || grep -qiE 'server closed the connection|terminated abnormally|connection to server was lost' <<<"$got"; then
     crashed=$((crashed + 1)); fail "bad_input.$name" "BACKEND CRASH: $got"; return
   fi
   if [[ "/$want/" == */"$code"/* ]]; then pass "bad_input.$name"
   else fail "bad_input.$name" "expected $want, got '${got:0:200}' for: ${sql:0:120}"; fi
 }
-has() { has_function "$db" "$1"; }
 
 # get_user_posts
 bad get_user_posts.null_user 22004 "SELECT * FROM get_user_posts(NULL)"
@@ -95,24 +95,20 @@ bad get_user_posts.not_a_uuid 22P02 "SELECT * FROM get_user_posts('not-a-uuid')"
 bad get_user_posts.wrong_type 42883 "SELECT * FROM get_user_posts(42)"
 bad get_user_posts.limit_overflow 22003/42883 "SELECT * FROM get_user_posts('$U', NULL, 2147483648::int)"
 # get_user_posts_keyset and its cursor
-if has get_user_posts_keyset; then
-  cursor=$(q -c "SELECT next_cursor FROM get_user_posts_keyset('$U', 'published', 2) LIMIT 1")
-  [[ ${#cursor} -gt 10 ]] && pass bad_input.keyset.issues_a_cursor || fail bad_input.keyset.issues_a_cursor "got '$cursor'"
-  flipped=$(python3 -c "import sys; c=sys.argv[1]; i=len(c)//2; print(c[:i] + ('A' if c[i] != 'A' else 'B') + c[i+1:])" "$cursor")
-  bad keyset.null_user 22004 "SELECT * FROM get_user_posts_keyset(NULL)"
-  bad keyset.negative_limit 22023 "SELECT * FROM get_user_posts_keyset('$U', NULL, -1)"
-  bad keyset.empty_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '')"
-  bad keyset.garbage_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, 'not a cursor')"
-  bad keyset.huge_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, repeat('A', 1000000))"
-  bad keyset.non_ascii_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, repeat('é', 67))"
-  bad keyset.truncated_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, left('$cursor', -1))"
-  bad keyset.padded_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '$cursor' || '=')"
-  bad keyset.altered_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '$flipped')"
-  bad keyset.cursor_of_another_user 22023 "SELECT * FROM get_user_posts_keyset('$U2', 'published', 2, '$cursor')"
-  bad keyset.cursor_of_another_status 22023 "SELECT * FROM get_user_posts_keyset('$U', NULL, 2, '$cursor')"
-else
-  skip bad_input.keyset "get_user_posts_keyset not on main yet"
-fi
+cursor=$(q -c "SELECT next_cursor FROM get_user_posts_keyset('$U', 'published', 2) LIMIT 1")
+[[ ${#cursor} -gt 10 ]] && pass bad_input.keyset.issues_a_cursor || fail bad_input.keyset.issues_a_cursor "got '$cursor'"
+flipped=$(python3 -c "import sys; c=sys.argv[1]; i=len(c)//2; print(c[:i] + ('A' if c[i] != 'A' else 'B') + c[i+1:])" "$cursor")
+bad keyset.null_user 22004 "SELECT * FROM get_user_posts_keyset(NULL)"
+bad keyset.negative_limit 22023 "SELECT * FROM get_user_posts_keyset('$U', NULL, -1)"
+bad keyset.empty_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '')"
+bad keyset.garbage_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, 'not a cursor')"
+bad keyset.huge_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, repeat('A', 1000000))"
+bad keyset.non_ascii_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, repeat('é', 67))"
+bad keyset.truncated_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, left('$cursor', -1))"
+bad keyset.padded_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '$cursor' || '=')"
+bad keyset.altered_cursor 22023 "SELECT * FROM get_user_posts_keyset('$U', 'published', 2, '$flipped')"
+bad keyset.cursor_of_another_user 22023 "SELECT * FROM get_user_posts_keyset('$U2', 'published', 2, '$cursor')"
+bad keyset.cursor_of_another_status 22023 "SELECT * FROM get_user_posts_keyset('$U', NULL, 2, '$cursor')"
 # increment_post_views (the post sits just below the int limit)
 bad increment_post_views.null_post 22004 "SELECT increment_post_views(NULL)"
 bad increment_post_views.null_increment 22004/22023 "SELECT increment_post_views('$P', NULL)"
@@ -134,24 +130,20 @@ bad get_popular_posts.negative_days 22023 "SELECT * FROM get_popular_posts(-1)"
 bad get_popular_posts.negative_limit 22023 "SELECT * FROM get_popular_posts(7, -1)"
 bad get_popular_posts.min_int 22023 "SELECT * FROM get_popular_posts(-2147483648, -2147483648)"
 # enable_audit / disable_audit
-if has enable_audit; then
-  bad enable_audit.null_table 22004 "SELECT enable_audit(NULL)"
-  bad enable_audit.null_options 22004 "SELECT enable_audit('bad.upd_missing', NULL)"
-  bad enable_audit.null_option 22004 "SELECT enable_audit('bad.upd_missing', '{NULL}')"
-  bad enable_audit.no_equals 22023 "SELECT enable_audit('bad.upd_missing', '{ignore}')"
-  bad enable_audit.unknown_key 22023 "SELECT enable_audit('bad.upd_missing', '{colour=red}')"
-  bad enable_audit.repeated_key 22023 "SELECT enable_audit('bad.upd_missing', '{ignore=body,ignore=body}')"
-  bad enable_audit.empty_ignore 22023 "SELECT enable_audit('bad.upd_missing', '{ignore=}')"
-  bad enable_audit.missing_column 42703 "SELECT enable_audit('bad.upd_missing', '{ignore=nope}')"
-  bad enable_audit.record_id_not_uuid 42804 "SELECT enable_audit('bad.upd_missing', '{record_id=body}')"
-  bad enable_audit.huge_option 22023/42703 "SELECT enable_audit('bad.upd_missing', ARRAY['ignore=' || repeat('x', 100000)])"
-  bad enable_audit.no_such_table 42P01 "SELECT enable_audit('bad.nothing_here')"
-  bad enable_audit.a_view 42809 "SELECT enable_audit('bad.a_view')"
-  bad enable_audit.system_catalog 42501 "SELECT enable_audit('pg_catalog.pg_class')"
-  bad disable_audit.null_table 22004 "SELECT disable_audit(NULL)"
-else
-  skip bad_input.enable_audit "enable_audit not on main yet"
-fi
+bad enable_audit.null_table 22004 "SELECT enable_audit(NULL)"
+bad enable_audit.null_options 22004 "SELECT enable_audit('bad.upd_missing', NULL)"
+bad enable_audit.null_option 22004 "SELECT enable_audit('bad.upd_missing', '{NULL}')"
+bad enable_audit.no_equals 22023 "SELECT enable_audit('bad.upd_missing', '{ignore}')"
+bad enable_audit.unknown_key 22023 "SELECT enable_audit('bad.upd_missing', '{colour=red}')"
+bad enable_audit.repeated_key 22023 "SELECT enable_audit('bad.upd_missing', '{ignore=body,ignore=body}')"
+bad enable_audit.empty_ignore 22023 "SELECT enable_audit('bad.upd_missing', '{ignore=}')"
+bad enable_audit.missing_column 42703 "SELECT enable_audit('bad.upd_missing', '{ignore=nope}')"
+bad enable_audit.record_id_not_uuid 42804 "SELECT enable_audit('bad.upd_missing', '{record_id=body}')"
+bad enable_audit.huge_option 22023/42703 "SELECT enable_audit('bad.upd_missing', ARRAY['ignore=' || repeat('x', 100000)])"
+bad enable_audit.no_such_table 42P01 "SELECT enable_audit('bad.nothing_here')"
+bad enable_audit.a_view 42809 "SELECT enable_audit('bad.a_view')"
+bad enable_audit.system_catalog 42501 "SELECT enable_audit('pg_catalog.pg_class')"
+bad disable_audit.null_table 22004 "SELECT disable_audit(NULL)"
 # Triggers attached the wrong way: 39P01 at the first firing.
 bad trigger.audit_before_row 39P01 "INSERT INTO bad.audit_before (body) VALUES ('x')"
 bad trigger.audit_statement_without_transition_tables 39P01 "INSERT INTO bad.audit_stmt (body) VALUES ('x')"
@@ -193,14 +185,12 @@ check_eq bad_input.server_alive "1" "$(q -c "SELECT 1")"
 out=$(q -c "SELECT FROM set_config('chronicle.user_agent', repeat('u', 300000), false)" \
         -c "UPDATE posts SET title = 'long agent' WHERE id = '$P'" \
         -c "SELECT length(user_agent) FROM audit_logs WHERE record_id = '$P' ORDER BY id DESC LIMIT 1" 2>&1)
-if has_audit "$db"; then check_eq bad_input.valid.huge_user_agent_audited 300000 "$out"; fi
+check_eq bad_input.valid.huge_user_agent_audited 300000 "$out"
 check_eq bad_input.valid.huge_limit_and_offset 7 "$(q -c "SELECT count(*) FROM get_user_posts('$U', NULL, 2147483647, 0)")"
 check_eq bad_input.valid.offset_past_the_end 0 "$(q -c "SELECT count(*) FROM get_user_posts('$U', NULL, 10, 2147483647)")"
 check_eq bad_input.valid.huge_status_matches_nothing 0 "$(q -c "SELECT count(*) FROM get_user_posts('$U', repeat('x', 100000))")"
 check_eq bad_input.valid.limit_zero 0 "$(q -c "SELECT count(*) FROM get_user_posts('$U', NULL, 0)")"
-if has enable_audit; then
-  out=$(q -c "CREATE TABLE bad.no_id (body text, user_id text)" -c "SELECT enable_audit('bad.no_id')" \
-          -c "INSERT INTO bad.no_id VALUES ('x', 'not a uuid')" \
-          -c "SELECT count(*) FILTER (WHERE record_id IS NULL AND user_id IS NULL) FROM audit_logs WHERE table_name = 'no_id'" 2>&1)
-  check_eq bad_input.valid.table_without_id_or_uuid_user_id "1" "$(tail -1 <<<"$out")"
-fi
+out=$(q -c "CREATE TABLE bad.no_id (body text, user_id text)" -c "SELECT enable_audit('bad.no_id')" \
+        -c "INSERT INTO bad.no_id VALUES ('x', 'not a uuid')" \
+        -c "SELECT count(*) FILTER (WHERE record_id IS NULL AND user_id IS NULL) FROM audit_logs WHERE table_name = 'no_id'" 2>&1)
+check_eq bad_input.valid.table_without_id_or_uuid_user_id "1" "$(tail -1 <<<"$out")"

@@ -23,7 +23,6 @@ SELECT 'conc' || i || '@example.com', 'Conc ' || i, 'h' FROM generate_series(0, 
 INSERT INTO posts (user_id, title, content, status)
 SELECT (SELECT id FROM users WHERE email = 'conc0@example.com'), t, '', 'published' FROM (VALUES ('hot'), ('shared')) v(t);
 SQL
-audited=$(has_audit "$db" && echo 1 || echo 0)
 dir="$WORK/concurrency"; mkdir -p "$dir"
 
 # run_workers NAME COUNT GENERATOR: writes COUNT scripts with GENERATOR k, runs them
@@ -46,17 +45,13 @@ no_errors() {  # NAME TESTNAME
 uuid_of() { q -c "SELECT id FROM posts WHERE title = '$1'"; }
 
 # 1. One counter, every session.
-if has_function "$db" increment_post_views; then
-  hot=$(uuid_of hot)
-  gen_incr() { for _ in $(seq 1 "$N"); do echo "SELECT increment_post_views('$hot');"; done; }
-  run_workers incr "$W" gen_incr
-  no_errors incr concurrency.same_counter.no_errors
-  check_eq concurrency.same_counter.no_lost_increment $((W * N)) "$(q -c "SELECT view_count FROM posts WHERE id = '$hot'")"
-  check_eq concurrency.same_counter.each_count_returned_once "$((W * N)) 1 $((W * N))" \
-    "$(cat "$dir"/incr.*.out | sort -n | uniq | awk 'NR == 1 { min = $1 } { n++; max = $1 } END { print n, min, max }')" "distinct min max"
-else
-  skip concurrency.same_counter "increment_post_views not on main yet"
-fi
+hot=$(uuid_of hot)
+gen_incr() { for _ in $(seq 1 "$N"); do echo "SELECT increment_post_views('$hot');"; done; }
+run_workers incr "$W" gen_incr
+no_errors incr concurrency.same_counter.no_errors
+check_eq concurrency.same_counter.no_lost_increment $((W * N)) "$(q -c "SELECT view_count FROM posts WHERE id = '$hot'")"
+check_eq concurrency.same_counter.each_count_returned_once "$((W * N)) 1 $((W * N))" \
+  "$(cat "$dir"/incr.*.out | sort -n | uniq | awk 'NR == 1 { min = $1 } { n++; max = $1 } END { print n, min, max }')" "distinct min max"
 
 # 2. One post, every session appends its own mark (READ COMMITTED re-reads the
 # row; a trigger that kept a stale tuple would lose marks).
@@ -65,10 +60,8 @@ gen_shared() { local c; c=$(printf "\\x$(printf %x $((97 + $1 % 26)))"); for _ i
 run_workers shared "$W" gen_shared
 no_errors shared concurrency.same_post.no_errors
 check_eq concurrency.same_post.no_lost_update $((W * N)) "$(q -c "SELECT length(content) FROM posts WHERE id = '$shared'")"
-if [[ $audited == 1 ]]; then
-  check_eq concurrency.same_post.one_audit_row_per_update $((W * N)) \
-    "$(q -c "SELECT count(*) FROM audit_logs WHERE record_id = '$shared' AND operation = 'UPDATE'")"
-fi
+check_eq concurrency.same_post.one_audit_row_per_update $((W * N)) \
+  "$(q -c "SELECT count(*) FROM audit_logs WHERE record_id = '$shared' AND operation = 'UPDATE'")"
 
 # 3. Each session its own posts: insert N, update each, delete every other one.
 gen_own() {
@@ -83,33 +76,29 @@ check_eq concurrency.own_posts.exact_counts "$((W * (N / 2))) $((W * (N / 2)))" 
   "$(q -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE content = 'x' AND status = 'published') FROM posts WHERE title LIKE 'own-%'")" "rows kept, rows updated"
 
 # 4. Soft-deleting users while sessions write their posts.
-if has_function "$db" soft_delete_user; then
-  gen_victim_writer() {
-    local k=$1
-    for i in $(seq 1 "$N"); do
-      u=$(( 10 + (k + i) % 10 ))
-      echo "INSERT INTO posts (user_id, title, content, status) SELECT id, 'victim-$k-$i', '', 'published' FROM users WHERE email = 'conc$u@example.com';"
-      echo "UPDATE posts SET content = 'edited', status = 'archived' WHERE title = 'victim-$k-$i';"
-    done
-  }
-  gen_deleter() {  # two deleters, opposite orders, each tries every victim
-    local order; if [[ $1 == 0 ]]; then order=$(seq 10 19); else order=$(seq 19 -1 10); fi
-    for u in $order; do
-      echo "SELECT pg_sleep(0.02);"
-      echo "SELECT soft_delete_user((SELECT id FROM users WHERE email = 'conc$u@example.com'));"
-    done
-  }
-  gen_victims() { if [[ $1 -lt 2 ]]; then gen_deleter "$1"; else gen_victim_writer "$1"; fi; }
-  run_workers victims $((W + 2)) gen_victims
-  writer_errors=$(for k in $(seq 2 $((W + 1))); do errors victims "$k"; done | tr -s ' ')
-  check_eq concurrency.soft_delete.writers_never_fail "" "${writer_errors% }" "writer errors:"
-  check_eq concurrency.soft_delete.each_user_deleted_exactly_once "10xP0002 " "$(errors victims '[01]')" "errors of the two deleters:"
-  check_eq concurrency.soft_delete.all_deleted "10" "$(q -c "SELECT count(*) FROM users WHERE deleted_at IS NOT NULL AND email ~ '^conc1[0-9]@'")"
-  check_eq concurrency.soft_delete.every_post_written "$((W * N)) $((W * N))" \
-    "$(q -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE content = 'edited') FROM posts WHERE title LIKE 'victim-%'")" "posts, posts edited"
-else
-  skip concurrency.soft_delete "soft_delete_user not on main yet"
-fi
+gen_victim_writer() {
+  local k=$1
+  for i in $(seq 1 "$N"); do
+    u=$(( 10 + (k + i) % 10 ))
+    echo "INSERT INTO posts (user_id, title, content, status) SELECT id, 'victim-$k-$i', '', 'published' FROM users WHERE email = 'conc$u@example.com';"
+    echo "UPDATE posts SET content = 'edited', status = 'archived' WHERE title = 'victim-$k-$i';"
+  done
+}
+gen_deleter() {  # two deleters, opposite orders, each tries every victim
+  local order; if [[ $1 == 0 ]]; then order=$(seq 10 19); else order=$(seq 19 -1 10); fi
+  for u in $order; do
+    echo "SELECT pg_sleep(0.02);"
+    echo "SELECT soft_delete_user((SELECT id FROM users WHERE email = 'conc$u@example.com'));"
+  done
+}
+gen_victims() { if [[ $1 -lt 2 ]]; then gen_deleter "$1"; else gen_victim_writer "$1"; fi; }
+run_workers victims $((W + 2)) gen_victims
+writer_errors=$(for k in $(seq 2 $((W + 1))); do errors victims "$k"; done | tr -s ' ')
+check_eq concurrency.soft_delete.writers_never_fail "" "${writer_errors% }" "writer errors:"
+check_eq concurrency.soft_delete.each_user_deleted_exactly_once "10xP0002 " "$(errors victims '[01]')" "errors of the two deleters:"
+check_eq concurrency.soft_delete.all_deleted "10" "$(q -c "SELECT count(*) FROM users WHERE deleted_at IS NOT NULL AND email ~ '^conc1[0-9]@'")"
+check_eq concurrency.soft_delete.every_post_written "$((W * N)) $((W * N))" \
+  "$(q -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE content = 'edited') FROM posts WHERE title LIKE 'victim-%'")" "posts, posts edited"
 
 # 5. Disjoint posts: each session owns its posts (of many users) and changes
 # the status of three of them at a time. Nothing two sessions touch is shared,
@@ -157,10 +146,6 @@ figure "disjoint transactions in primary-key order: $((W * (N / 3))) run, deadlo
 
 # After everything.
 check_post_counts concurrency.post_counts_exact "$db"
-if [[ $audited == 1 ]]; then
-  read -r rows chain final < <(audit_replay)
-  check_eq concurrency.audit_replay_matches_posts "0 0" "$chain $final" "broken chains / final states:"
-  figure "audit rows checked: $rows"
-else
-  skip concurrency.audit_replay "no posts_audit_trigger on main yet"
-fi
+read -r rows chain final < <(audit_replay)
+check_eq concurrency.audit_replay_matches_posts "0 0" "$chain $final" "broken chains / final states:"
+figure "audit rows checked: $rows"

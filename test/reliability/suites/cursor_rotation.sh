@@ -16,10 +16,6 @@ cleanup_rotation() {
 }
 trap cleanup_rotation EXIT
 fresh_db "$db" || { fail cursor_rotation.setup "cannot create $db"; exit 0; }
-if ! has_function "$db" get_user_posts_keyset || ! has_table "$db" cursor_secret; then
-  skip cursor_rotation "no keyset cursors in this version"
-  exit 0
-fi
 user=00000000-0000-4000-8000-0000000000c1
 q -d "$db" >/dev/null <<SQL
 INSERT INTO users (id, email, name, password_hash) VALUES ('$user', 'rot@example.com', 'Rot', 'x');
