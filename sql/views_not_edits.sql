@@ -4,6 +4,8 @@
 -- every other UPDATE is an edit (a no-op UPDATE and an UPDATE of a column added
 -- later included). The rule is the triggers' option not_an_edit=, which any
 -- table can use, in row and statement mode.
+-- (test/upgrade/run: not at older versions with the newest library)
+-- chronicle >= 1.2
 \i sql/include/catch_error.sql
 \pset null '(null)'
 CREATE EXTENSION chronicle;
