@@ -30,8 +30,12 @@ bool distinct(const NotAnEditColumn& column, TupleTableSlot* old_row, TupleTable
   const int i = column.attnum - 1;
   const bool old_null = old_row->tts_isnull[i];
   if (old_null != new_row->tts_isnull[i]) return true;
-  return !old_null && !same_value(column.has_equal ? &column.equal : nullptr, column.collation, column.typbyval,
-                                  column.typlen, old_row->tts_values[i], new_row->tts_values[i]);
+  if (old_null) return false;
+  const Datum a = old_row->tts_values[i];
+  const Datum b = new_row->tts_values[i];
+  if (column.typbyval && a == b) return false;  // the common case, without a call
+  return !same_value(column.has_equal ? &column.equal : nullptr, column.collation, column.typbyval, column.typlen,
+                     a, b);
 }
 
 }  // namespace
