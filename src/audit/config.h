@@ -17,7 +17,7 @@ extern "C" {
 
 namespace chronicle::audit {
 
-// The option keys audit_trigger_function accepts (CONTRACT.md, MIGRATIONS.md);
+// The option keys audit_trigger_function accepts (README.md, MIGRATIONS.md);
 // enable_audit's own mode= is taken off before the rest reach the trigger.
 inline const std::vector<std::string_view> kAuditOptionKeys{"ignore", "record_id", pg::kNotAnEditKey};
 
