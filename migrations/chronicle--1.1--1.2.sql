@@ -138,12 +138,20 @@ $small_tables$;
 
 -- ---------------------------------------------------------------------------
 -- A view is not an edit. In 1.1 every increment_post_views call moved
--- updated_at and wrote a full audit row (two copies of the post). In 1.2 the
--- updated_at and audit triggers fire on an UPDATE whose SET list names a
--- column other than view_count (PostgreSQL's UPDATE OF: the SET list decides,
--- not the values), so an UPDATE that sets view_count alone keeps updated_at
--- and writes no audit row. The count itself stays exact: it is the row's own
--- column, changed in place by the UPDATE. INSERT and DELETE are audited as before.
+-- updated_at and wrote a full audit row (two copies of the post). In 1.2 an
+-- UPDATE of a post in which view_count is the only column whose value changes
+-- keeps updated_at and writes no audit row, whoever runs it and whatever its
+-- SET list names; every other UPDATE is an edit, a no-op UPDATE and an UPDATE
+-- of a column added to posts later included. The values decide, not the SET
+-- list, so the triggers fire on every UPDATE (no UPDATE OF list: an ORM that
+-- names every column in its SET list would turn a view into an edit, and a
+-- column added later would be missing from the list) and each decides in C++
+-- with the option not_an_edit=view_count: a row whose changed columns are all
+-- listed, at least one, is left alone. "Changed" is IS DISTINCT FROM, as for
+-- changed_fields; identical images are compared first, so a view costs each
+-- trigger one pass over the row's columns (MIGRATIONS.md has the cost). The
+-- count itself stays exact: it is the row's own column, changed in place by
+-- the UPDATE. INSERT and DELETE are audited as before.
 -- ---------------------------------------------------------------------------
 -- A HOT update also needs room on the row's own page. Pages filled to 90%
 -- keep that room for the views of the posts they hold; a catalog change that
@@ -164,19 +172,21 @@ ALTER TABLE @extschema@.posts SET (fillfactor = 90);
 -- applies it to the rows already there.
 ALTER TABLE @extschema@.post_count_totals SET (fillfactor = 25);
 
+-- updated_at: the column first (1.0's argument), then the option.
 DROP TRIGGER posts_updated_at_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_updated_at_trigger
-    BEFORE UPDATE OF id, user_id, title, content, status, published_at, created_at, updated_at
-    ON @extschema@.posts
+    BEFORE UPDATE ON @extschema@.posts
     FOR EACH ROW
-    EXECUTE FUNCTION @extschema@.update_updated_at_column();
+    EXECUTE FUNCTION @extschema@.update_updated_at_column('updated_at', 'not_an_edit=view_count');
 
 DROP TRIGGER posts_audit_trigger ON @extschema@.posts;
 CREATE TRIGGER posts_audit_trigger
-    AFTER INSERT OR DELETE OR UPDATE OF id, user_id, title, content, status, published_at, created_at, updated_at
-    ON @extschema@.posts
+    AFTER INSERT OR UPDATE OR DELETE ON @extschema@.posts
     FOR EACH ROW
-    EXECUTE FUNCTION @extschema@.audit_trigger_function();
+    EXECUTE FUNCTION @extschema@.audit_trigger_function('not_an_edit=view_count');
+
+COMMENT ON FUNCTION @extschema@.enable_audit(regclass, text[]) IS
+    'Audit a table with audit_trigger_function (options: mode=row|statement, ignore=, record_id=, not_an_edit=); idempotent';
 
 -- post_counts' UPDATE trigger without its WHEN clause. PostgreSQL parses and
 -- compiles a trigger's WHEN clause again in every statement that may fire it:

@@ -86,8 +86,8 @@ $restore$;
 DROP FUNCTION @extschema@.index_report(text);
 
 -- ---------------------------------------------------------------------------
--- posts_audit_trigger and posts_updated_at_trigger as in 1.1: every UPDATE is
--- audited and moves updated_at
+-- posts_audit_trigger and posts_updated_at_trigger as in 1.1 (no option: every
+-- UPDATE is audited and moves updated_at), and enable_audit's comment of 1.1
 -- ---------------------------------------------------------------------------
 ALTER TABLE @extschema@.posts RESET (fillfactor);
 ALTER TABLE @extschema@.post_count_totals RESET (fillfactor);
@@ -103,6 +103,9 @@ CREATE TRIGGER posts_updated_at_trigger
     BEFORE UPDATE ON @extschema@.posts
     FOR EACH ROW
     EXECUTE FUNCTION @extschema@.update_updated_at_column();
+
+COMMENT ON FUNCTION @extschema@.enable_audit(regclass, text[]) IS
+    'Audit a table with audit_trigger_function (options: mode=row|statement, ignore=, record_id=); idempotent';
 
 -- posts_count_update with 1.1's WHEN clause.
 DROP TRIGGER posts_count_update ON @extschema@.posts;

@@ -26,9 +26,10 @@ SELECT reloptions FROM pg_class WHERE oid = 'posts'::regclass;
 SELECT reloptions FROM pg_class WHERE oid = 'post_count_totals'::regclass;
 
 -- ---------------------------------------------------------------------------
--- A view is not an edit: increment_post_views (or an UPDATE that sets
--- view_count alone) keeps updated_at; the count is exact. An UPDATE that names
--- any other column is an edit, as before.
+-- A view is not an edit: increment_post_views (or an UPDATE that changes
+-- view_count alone) keeps updated_at; the count is exact. An UPDATE that changes
+-- any other column's value is an edit, as before (sql/views_not_edits.sql has
+-- the rule's every case).
 -- ---------------------------------------------------------------------------
 INSERT INTO users (id, email, name, password_hash)
 VALUES ('00000000-0000-4000-8000-000000000001', 'ada@example.com', 'Ada', 'h');
@@ -48,7 +49,7 @@ SELECT view_count, updated_at > '2020-01-01' AS updated_at_moved FROM posts;
 -- Audit rows: the INSERT and the edit, not the three view updates; the edit's
 -- row has both changes.
 SELECT operation, changed_fields, new_data->>'view_count' AS views FROM audit_logs ORDER BY id;
--- The SET list decides, not the values: naming an unchanged column is an edit.
+-- An UPDATE that changes updated_at alone, and a no-op UPDATE, are edits.
 UPDATE posts SET updated_at = '2020-01-01';
 UPDATE posts SET status = status;
 SELECT updated_at > '2020-01-01' AS updated_at_moved FROM posts;

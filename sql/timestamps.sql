@@ -157,7 +157,8 @@ CREATE TRIGGER bad_label BEFORE INSERT ON articles
     FOR EACH ROW EXECUTE FUNCTION set_published_at('state', 'published', 'went_live');
 SELECT code, message FROM pg_temp.catch_error($$INSERT INTO articles (id, state) VALUES (9, 'draft')$$);
 DROP TRIGGER bad_label ON articles;
--- Too many arguments: 22023.
+-- update_updated_at_column's arguments after the column are options (key=value,
+-- sql/views_not_edits.sql); anything else is 22023, as too many arguments are.
 CREATE TRIGGER too_many BEFORE UPDATE ON misuse
     FOR EACH ROW EXECUTE FUNCTION update_updated_at_column('updated_at', 'extra');
 SELECT code, message, hint FROM pg_temp.catch_error('UPDATE misuse SET id = 2');

@@ -142,10 +142,11 @@ def _audit_trigger(cluster, db):
 
 
 def _audits_view_counts(cluster, db):
-    """Does an UPDATE of view_count alone fire the audit trigger? (1.2: no, it is not an edit.)"""
-    return cluster.value(db, """
-        SELECT cardinality(t.tgattr::int2[]) = 0 OR (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.posts'::regclass
-                                                 AND attname = 'view_count') = ANY (t.tgattr::int2[])
+    """Does an UPDATE of view_count alone write an audit row? (1.2: no, it is not an edit: the
+    audit trigger's option not_an_edit= lists view_count.) encode(tgargs, 'escape') shows each
+    argument followed by \\000."""
+    return cluster.value(db, r"""
+        SELECT encode(t.tgargs, 'escape') !~ '(^|\\000)\s*not_an_edit\s*=([^\\]*,)?\s*view_count\s*(,|\\000)'
         FROM pg_trigger t WHERE t.tgrelid = 'public.posts'::regclass AND NOT t.tgisinternal
         AND t.tgfoid = to_regprocedure('public.audit_trigger_function()')""") == "t"
 

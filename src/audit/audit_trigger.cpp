@@ -10,6 +10,7 @@
 #include "audit/row_sink.h"
 #include "audit/writer.h"
 #include "pg/boundary.h"
+#include "pg/not_an_edit.h"
 #include "pg/trigger.h"
 #include "pg/trigger_cache.h"
 
@@ -37,6 +38,11 @@ pg::TriggerCache<AuditConfig> cache("chronicle audit triggers");
 
 Operation operation_of(pg::Event event) {
   return event == pg::kInsert ? Operation::Insert : event == pg::kUpdate ? Operation::Update : Operation::Delete;
+}
+
+// An UPDATE of the row that option not_an_edit= says is not an edit: no audit row.
+bool not_an_edit(const AuditConfig& config, TupleTableSlot* old_row, TupleTableSlot* new_row) {
+  return config.not_an_edit != nullptr && pg::is_not_an_edit(*config.not_an_edit, old_row, new_row);
 }
 
 // Row mode. Hot path: no C++ object with a destructor is alive (boundary rule 3).
@@ -100,6 +106,7 @@ uint64 audit_statement(TriggerData* trigger, const AuditConfig& config, const Ch
       ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                       errmsg("the transition tables of %s hold different numbers of rows", config.description)));
     }
+    if (operation == Operation::Update && not_an_edit(config, old_slot, new_slot)) continue;
     MemoryContext old = MemoryContextSwitchTo(sink_row_context(&sink));
     AuditRow row;
     fill_audit_row(config, context, operation, have_old ? old_slot : nullptr, have_new ? new_slot : nullptr, &row);
@@ -153,6 +160,11 @@ CHRONICLE_FUNCTION(chronicle_audit_trigger_function) {
   const auto& config = audit::cache.get(trigger, [function](TriggerData* t, MemoryContext context) {
     return audit::build_audit_config(t, context, function);
   });
+  // A row that is not an edit is left before the settings are read: it writes nothing.
+  if (!statement && operation == audit::Operation::Update &&
+      audit::not_an_edit(config, trigger->tg_trigslot, trigger->tg_newslot)) {
+    return PointerGetDatum(nullptr);
+  }
   const audit::ChangeContext context = audit::current_change_context();
   if (!statement) {
     audit::audit_row(trigger, config, context, operation);

@@ -1,26 +1,17 @@
 #include "audit/changes.h"
 
+#include "pg/equality.h"
+
 extern "C" {
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
-#include "utils/datum.h"
 }
 
 namespace chronicle::audit {
 
 bool same_value(const AuditColumn& column, Datum a, Datum b) {
-  // Identical images are equal under every = operator PostgreSQL ships (NaN = NaN
-  // included), and an unchanged TOASTed value keeps its pointer: no detoasting.
-  if (datumIsEqual(a, b, column.typbyval, column.typlen)) return true;
-  if (column.equality == Equality::Operator) {
-    return DatumGetBool(FunctionCall2Coll(const_cast<FmgrInfo*>(&column.equal), column.collation, a, b));
-  }
-  if (column.typlen != -1) return false;  // fixed-length images differ
-  // A varlena without =: compare the detoasted, decompressed bytes.
-  struct varlena* x = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(a)));
-  struct varlena* y = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(b)));
-  const size_t length = VARSIZE_ANY_EXHDR(x);
-  return length == VARSIZE_ANY_EXHDR(y) && std::memcmp(VARDATA_ANY(x), VARDATA_ANY(y), length) == 0;
+  return pg::same_value(column.equality == Equality::Operator ? &column.equal : nullptr, column.collation,
+                        column.typbyval, column.typlen, a, b);
 }
 
 Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls,

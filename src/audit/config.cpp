@@ -6,6 +6,8 @@
 
 #include "core/options.h"
 #include "pg/boundary.h"
+#include "pg/equality.h"
+#include "pg/not_an_edit.h"
 #include "pg/trigger.h"
 
 extern "C" {
@@ -75,16 +77,6 @@ JsonKind kind_of(Oid base) {
 
 char* copy_string(MemoryContext context, const char* s) { return MemoryContextStrdup(context, s); }
 
-// The = operator IS DISTINCT FROM would use: the type's default equality (from
-// its btree or hash opclass, as the type cache finds it), else an exact
-// pg_catalog.=(type, type), else none.
-Oid equality_operator(Oid type, Oid base) {
-  TypeCacheEntry* entry = lookup_type_cache(type, TYPECACHE_EQ_OPR);
-  if (OidIsValid(entry->eq_opr)) return entry->eq_opr;
-  List* name = list_make2(makeString(pstrdup("pg_catalog")), makeString(pstrdup("=")));
-  return OpernameGetOprid(name, base, base);
-}
-
 void resolve_column(AuditColumn& column, Form_pg_attribute attr, MemoryContext context) {
   column.attnum = attr->attnum;
   column.name = copy_string(context, NameStr(attr->attname));
@@ -98,7 +90,7 @@ void resolve_column(AuditColumn& column, Form_pg_attribute attr, MemoryContext c
   column.typlen = attr->attlen;
   column.collation = attr->attcollation;
 
-  const Oid eq = equality_operator(attr->atttypid, column.base_type);
+  const Oid eq = pg::equality_operator(attr->atttypid, column.base_type);
   if (OidIsValid(eq)) {
     column.equality = Equality::Operator;
     fmgr_info_cxt(get_opcode(eq), &column.equal, context);
@@ -168,7 +160,7 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
 
   std::vector<std::string> args;
   for (int i = 0; i < trigger->tg_trigger->tgnargs; ++i) args.emplace_back(trigger->tg_trigger->tgargs[i]);
-  const std::vector<Option> options = parse_options(args, {"ignore", "record_id"}, description);
+  const std::vector<Option> options = parse_options(args, kAuditOptionKeys, description);
 
   auto* config = static_cast<AuditConfig*>(pg::pg_call([&] { return MemoryContextAllocZero(context, sizeof(AuditConfig)); }));
   config->natts = desc->natts;
@@ -207,6 +199,8 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
       }
       config->record_id = pg::find_column(trigger, names[0].c_str());
       pg::require_column_type(trigger, config->record_id, {UUIDOID}, "uuid");
+    } else if (option.key == pg::kNotAnEditKey) {
+      config->not_an_edit = pg::build_not_an_edit(trigger, option.value, context);
     }
   }
 

@@ -4,6 +4,10 @@
 // build_audit_config into a TriggerCache entry (plain data in its own context).
 #pragma once
 
+#include <string_view>
+#include <vector>
+
+#include "pg/not_an_edit.h"
 #include "pg/postgres_headers.h"
 
 extern "C" {
@@ -12,6 +16,10 @@ extern "C" {
 }
 
 namespace chronicle::audit {
+
+// The option keys audit_trigger_function accepts (README.md, MIGRATIONS.md);
+// enable_audit's own mode= is taken off before the rest reach the trigger.
+inline const std::vector<std::string_view> kAuditOptionKeys{"ignore", "record_id", pg::kNotAnEditKey};
 
 // How a column's value becomes a JSONB value: the categories of PostgreSQL's
 // to_jsonb (jsonb_categorize_type), with the common built-in ones done here and
@@ -56,6 +64,7 @@ struct AuditConfig {
   int natts;                 // the relation's attribute count, dropped ones included
   AttrNumber record_id;      // uuid column for record_id, 0 for none
   AttrNumber user_id;        // uuid column user_id, 0 for none
+  const pg::NotAnEdit* not_an_edit;  // not_an_edit=: UPDATEs to skip; nullptr without it
   const char* table_name;    // RelationGetRelationName, copied
   int primary_key_count;     // 0 when the table has no primary key
   AttrNumber* primary_key;   // its columns

@@ -5,7 +5,7 @@
 -- their SQLSTATEs, and the privileges of an application role.
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 CREATE SCHEMA app;
 CREATE EXTENSION chronicle SCHEMA app;
@@ -22,6 +22,15 @@ SELECT trigger_is('app', 'posts', 'posts_audit_trigger', 'app', 'audit_trigger_f
                   'posts_audit_trigger runs it');
 SELECT is((SELECT tgtype::int FROM pg_trigger WHERE tgname = 'posts_audit_trigger'), 29,
           'posts_audit_trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
+-- 1.2: every UPDATE fires it (no UPDATE OF list, no WHEN), and its option
+-- not_an_edit=view_count decides by the values that a view writes no row.
+SELECT is((SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'posts_audit_trigger'),
+          'CREATE TRIGGER posts_audit_trigger AFTER INSERT OR DELETE OR UPDATE ON app.posts FOR EACH ROW EXECUTE FUNCTION app.audit_trigger_function(''not_an_edit=view_count'')',
+          'posts_audit_trigger: its 1.2 definition, the option not_an_edit=view_count');
+SELECT is((SELECT ARRAY[tgattr::text, (tgqual IS NULL)::text, tgnargs::text, tgenabled::text] FROM pg_trigger
+            WHERE tgname = 'posts_audit_trigger'),
+          ARRAY['', 'true', '1', 'O'],
+          'posts_audit_trigger: no column list, no WHEN clause, one argument, enabled as origin');
 SELECT is(obj_description('app.audit_trigger_function()'::regprocedure, 'pg_proc'),
           'Log all data changes to audit_logs table', 'it has the reference''s comment');
 

@@ -4,7 +4,7 @@
 -- own to show that everything goes through @extschema@.
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 
 CREATE SCHEMA api;
 CREATE EXTENSION chronicle SCHEMA api;
@@ -78,6 +78,17 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE pronamespace = 'api'::regna
           'PUBLIC can execute the API (table privileges decide what it reads and writes)');
 SELECT table_privs_are('api', t, 'public', ARRAY[]::text[], 'PUBLIC has no privilege on ' || t)
   FROM unnest(ARRAY['post_counts', 'post_count_totals', 'post_count_deltas', 'cursor_secret']) AS t;
+
+-- 1.2: a view is not an edit. posts_updated_at_trigger fires on every UPDATE
+-- (no UPDATE OF list, no WHEN) and leaves updated_at alone when view_count is
+-- the only column whose value changed (its option after the column argument).
+SELECT is((SELECT pg_get_triggerdef(oid) FROM pg_trigger
+            WHERE tgrelid = 'api.posts'::regclass AND tgname = 'posts_updated_at_trigger'),
+          'CREATE TRIGGER posts_updated_at_trigger BEFORE UPDATE ON api.posts FOR EACH ROW EXECUTE FUNCTION api.update_updated_at_column(''updated_at'', ''not_an_edit=view_count'')',
+          'posts_updated_at_trigger: its 1.2 definition, the column and the option not_an_edit=view_count');
+SELECT is((SELECT ARRAY[tgattr::text, (tgqual IS NULL)::text, tgnargs::text] FROM pg_trigger
+            WHERE tgrelid = 'api.posts'::regclass AND tgname = 'posts_updated_at_trigger'),
+          ARRAY['', 'true', '2'], 'posts_updated_at_trigger: no column list, no WHEN clause, two arguments');
 
 -- post_counts: its triggers on posts, and pg_dump registration.
 SELECT set_eq(
