@@ -44,3 +44,17 @@ DEPFLAGS = -MMD -MP
 override CXXFLAGS += $(DEPFLAGS)
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN += $(OBJS:.o=.d)
+
+# Packaging (debian/, META.json, RELEASING in README.md).
+# `make dist` writes the PGXN distribution chronicle-<META.json version>.zip: the
+# committed tree of HEAD (not the work tree) under chronicle-<version>/, without
+# what .gitattributes marks export-ignore. META.json must name default_version.
+# REGRESS_SKIP (patterns) leaves tests out of installcheck: the packaged runs skip
+# boundary%, whose test-only module is never shipped.
+REGRESS := $(filter-out $(REGRESS_SKIP),$(REGRESS))
+DIST_VERSION = $(shell perl -MJSON::PP -0777 -ne 'print decode_json($$_)->{version}' META.json)
+dist:
+	test/package/check_meta
+	git archive --format=zip --prefix=$(EXTENSION)-$(DIST_VERSION)/ -o $(EXTENSION)-$(DIST_VERSION).zip HEAD
+	@echo "dist: $(EXTENSION)-$(DIST_VERSION).zip"
+.PHONY: dist

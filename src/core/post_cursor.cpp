@@ -4,7 +4,6 @@
 
 #include "core/base64url.h"
 #include "core/error.h"
-#include "core/sha256.h"
 
 namespace chronicle::cursor {
 namespace {
@@ -28,7 +27,7 @@ std::int64_t get_int64(const std::uint8_t* in) {
   return static_cast<std::int64_t>(bits);
 }
 
-Sha256Digest tag_of(const std::uint8_t* signed_bytes, const Scope& scope, std::string_view secret) {
+HmacSha256Tag tag_of(const std::uint8_t* signed_bytes, const Scope& scope, std::string_view secret, HmacSha256 hmac) {
   if (secret.size() < kMinSecretBytes) {
     throw Error(sqlstate::kInternalError, "the cursor secret is too short");
   }
@@ -42,7 +41,7 @@ Sha256Digest tag_of(const std::uint8_t* signed_bytes, const Scope& scope, std::s
     for (int i = 0; i < 4; ++i) message.push_back(static_cast<char>(length >> (24 - 8 * i)));
     message.append(scope.status);
   }
-  return hmac_sha256(secret, message);
+  return hmac(secret, message);
 }
 
 [[noreturn]] void reject(const char* detail) {
@@ -53,25 +52,25 @@ Sha256Digest tag_of(const std::uint8_t* signed_bytes, const Scope& scope, std::s
 
 }  // namespace
 
-std::string encode(const Position& position, const Scope& scope, std::string_view secret) {
+std::string encode(const Position& position, const Scope& scope, std::string_view secret, HmacSha256 hmac) {
   std::uint8_t bytes[kTotalBytes] = {};
   bytes[0] = kVersion;
   bytes[1] = position.published_at_null ? kPublishedAtNull : 0;
   put_int64(bytes + 2, position.published_at_null ? 0 : position.published_at);
   put_int64(bytes + 10, position.created_at);
   std::memcpy(bytes + 18, position.id.data(), position.id.size());
-  const Sha256Digest tag = tag_of(bytes, scope, secret);
+  const HmacSha256Tag tag = tag_of(bytes, scope, secret, hmac);
   std::memcpy(bytes + kSignedBytes, tag.data(), kTagBytes);
   return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), kTotalBytes));
 }
 
-Position decode(std::string_view text, const Scope& scope, std::string_view secret) {
+Position decode(std::string_view text, const Scope& scope, std::string_view secret, HmacSha256 hmac) {
   if (text.size() != kCursorLength) reject("A cursor has 67 characters.");
   const std::optional<std::string> decoded = base64url_decode(text);
   if (!decoded || decoded->size() != kTotalBytes) reject("A cursor is base64url text.");
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(decoded->data());
   if (bytes[0] != kVersion) reject("The cursor's format version is unknown.");
-  const Sha256Digest tag = tag_of(bytes, scope, secret);
+  const HmacSha256Tag tag = tag_of(bytes, scope, secret, hmac);
   if (!constant_time_equal(tag.data(), bytes + kSignedBytes, kTagBytes)) {
     reject("The cursor was not issued for this user and status, or it was altered.");
   }

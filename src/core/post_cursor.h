@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/hmac.h"
+
 namespace chronicle::cursor {
 
 // A row's position in published_at DESC NULLS LAST, created_at DESC, id DESC.
@@ -35,11 +37,12 @@ struct Scope {
 inline constexpr std::size_t kMinSecretBytes = 16;
 inline constexpr std::size_t kCursorLength = 67;
 
-// The cursor text. `secret` has at least kMinSecretBytes bytes.
-std::string encode(const Position& position, const Scope& scope, std::string_view secret);
+// The cursor text. `secret` has at least kMinSecretBytes bytes; `hmac` computes
+// HMAC-SHA-256 (the extension passes PostgreSQL's, pg::hmac_sha256).
+std::string encode(const Position& position, const Scope& scope, std::string_view secret, HmacSha256 hmac);
 
 // The position a cursor carries; throws chronicle::Error 22023 when the text is
 // not a cursor this secret issued for this scope.
-Position decode(std::string_view text, const Scope& scope, std::string_view secret);
+Position decode(std::string_view text, const Scope& scope, std::string_view secret, HmacSha256 hmac);
 
 }  // namespace chronicle::cursor

@@ -9,6 +9,7 @@
 // or replayed one is 22023.
 #include "core/post_cursor.h"
 #include "pg/boundary.h"
+#include "pg/hmac_sha256.h"
 #include "pg/spi.h"
 #include "posts/arguments.h"
 #include "posts/cursor_secret.h"
@@ -72,7 +73,7 @@ CHRONICLE_FUNCTION(chronicle_get_user_posts_keyset) {
   posts::SortKey from = posts::first_key();
   if (!PG_ARGISNULL(3)) {
     const std::string cursor_text = pg::pg_call([&] { return TextDatumGetCString(PG_GETARG_DATUM(3)); });
-    from = posts::key_from(cursor::decode(cursor_text, signed_for, secret));
+    from = posts::key_from(cursor::decode(cursor_text, signed_for, secret, pg::hmac_sha256));
   }
   if (limit == 0) return Datum(0);
 
@@ -83,7 +84,7 @@ CHRONICLE_FUNCTION(chronicle_get_user_posts_keyset) {
     rows = static_cast<uint64>(limit);
     using namespace posts::page_column;
     const posts::SortKey next = posts::key_of(page, rows, kPublishedAt, kCreatedAt, kId);
-    const std::string encoded = cursor::encode(posts::position_from(next), signed_for, secret);
+    const std::string encoded = cursor::encode(posts::position_from(next), signed_for, secret, pg::hmac_sha256);
     next_cursor = pg::pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(encoded.data(), encoded.size())); });
   }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pg/boundary.h"
+#include "pg/hmac_sha256.h"
 #include "pg/spi.h"
 
 extern "C" {
@@ -42,6 +43,11 @@ std::string text_arg(FunctionCallInfo fcinfo, int n) {
   if (PG_ARGISNULL(n)) return {};
   char* value = chronicle::pg::pg_call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(n)); });
   return value;
+}
+
+std::string bytea_arg(FunctionCallInfo fcinfo, int n) {
+  const bytea* value = chronicle::pg::pg_call([&] { return PG_GETARG_BYTEA_PP(n); });
+  return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
 }
 
 }  // namespace
@@ -89,4 +95,20 @@ CHRONICLE_FUNCTION(boundary_pg_call_error) {
 CHRONICLE_FUNCTION(boundary_live_objects) {
   (void)fcinfo;
   PG_RETURN_INT64(live_trackers);
+}
+
+// HMAC-SHA-256(key, message) by the code that signs the extension's cursors
+// (src/pg/hmac_sha256.cpp, PostgreSQL's pg_hmac_*), for sql/boundary_hmac.sql.
+CHRONICLE_FUNCTION(boundary_hmac_sha256) {
+  Tracker alive;
+  const std::string key = bytea_arg(fcinfo, 0);
+  const std::string message = bytea_arg(fcinfo, 1);
+  const HmacSha256Tag tag = pg::hmac_sha256(key, message);
+  bytea* result = pg::pg_call([&] {
+    auto* bytes = static_cast<bytea*>(palloc(VARHDRSZ + tag.size()));
+    SET_VARSIZE(bytes, VARHDRSZ + tag.size());
+    memcpy(VARDATA(bytes), tag.data(), tag.size());
+    return bytes;
+  });
+  PG_RETURN_BYTEA_P(result);
 }
