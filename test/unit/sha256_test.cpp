@@ -19,7 +19,8 @@ std::string hex(const Sha256Digest& digest) {
 
 std::string unhex(std::string_view text) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
