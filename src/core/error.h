@@ -14,7 +14,7 @@ namespace chronicle {
 class Error : public std::runtime_error {
  public:
   // sqlstate: five characters, e.g. "22023".
-  Error(std::string sqlstate, std::string message)
+  Error(std::string sqlstate, const std::string& message)
       : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
 
   // Builders for the optional fields: `throw Error(...).detail(...).hint(...)`

@@ -15,8 +15,8 @@ const char* PgError::what() const noexcept {
 
 std::string sqlstate_string(int sqlcode) { return unpack_sql_state(sqlcode); }
 
-void throw_error(int sqlcode, std::string message) {
-  throw Error(sqlstate_string(sqlcode), std::move(message));
+void throw_error(int sqlcode, const std::string& message) {
+  throw Error(sqlstate_string(sqlcode), message);
 }
 
 namespace detail {

@@ -105,7 +105,7 @@ auto pg_call(F&& f) -> decltype(f()) {
 }
 
 // Throws chronicle::Error with a PostgreSQL SQLSTATE macro value.
-[[noreturn]] void throw_error(int sqlcode, std::string message);
+[[noreturn]] void throw_error(int sqlcode, const std::string& message);
 
 std::string sqlstate_string(int sqlcode);
 

@@ -77,13 +77,11 @@ TEST(SplitIdentifierList, KeepsCaseOfPlainNames) {
 }
 
 TEST(SplitIdentifierList, QuotedNamesKeepCommasBlanksAndQuotes) {
-  EXPECT_EQ(split_identifier_list(R"("a,b" , " c ","d""e")", "t"),
-            (std::vector<std::string>{"a,b", " c ", "d\"e"}));
+  EXPECT_EQ(split_identifier_list(R"("a,b" , " c ","d""e")", "t"), (std::vector<std::string>{"a,b", " c ", "d\"e"}));
 }
 
 TEST(SplitIdentifierList, RejectsEmptyLists) {
-  EXPECT_STREQ(error_of([] { split_identifier_list("  ", "t"); }).what(),
-               "invalid option for t: empty column list");
+  EXPECT_STREQ(error_of([] { split_identifier_list("  ", "t"); }).what(), "invalid option for t: empty column list");
 }
 
 TEST(SplitIdentifierList, RejectsEmptyNames) {

@@ -134,11 +134,11 @@ TEST(Base64url, RoundTripsEveryLength) {
 }
 
 TEST(Base64url, RejectsNonCanonicalText) {
-  EXPECT_FALSE(base64url_decode("A"));       // impossible length
-  EXPECT_FALSE(base64url_decode("AB"));      // unused bits set
+  EXPECT_FALSE(base64url_decode("A"));   // impossible length
+  EXPECT_FALSE(base64url_decode("AB"));  // unused bits set
   EXPECT_TRUE(base64url_decode("AA"));
-  EXPECT_FALSE(base64url_decode("AA=="));    // padding
-  EXPECT_FALSE(base64url_decode("A+/A"));    // base64, not base64url
+  EXPECT_FALSE(base64url_decode("AA=="));  // padding
+  EXPECT_FALSE(base64url_decode("A+/A"));  // base64, not base64url
 }
 
 }  // namespace

@@ -19,12 +19,12 @@ TEST(ParseUuid, AcceptsTheFormsUuidInAccepts) {
 TEST(ParseUuid, RefusesEverythingElse) {
   EXPECT_FALSE(parse_uuid(""));
   EXPECT_FALSE(parse_uuid("not-a-uuid"));
-  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1"));     // 31 digits
-  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111"));   // 33 digits
-  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-"));   // trailing hyphen
-  EXPECT_FALSE(parse_uuid("a0eeb-c99-9c0b-4ef8-bb6d-6bb9bd380a11"));   // hyphen inside a group
-  EXPECT_FALSE(parse_uuid("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));   // unclosed brace
-  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"));   // stray brace
-  EXPECT_FALSE(parse_uuid(" a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));   // blank
-  EXPECT_FALSE(parse_uuid("g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));    // not hex
+  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1"));    // 31 digits
+  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111"));  // 33 digits
+  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-"));  // trailing hyphen
+  EXPECT_FALSE(parse_uuid("a0eeb-c99-9c0b-4ef8-bb6d-6bb9bd380a11"));  // hyphen inside a group
+  EXPECT_FALSE(parse_uuid("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));  // unclosed brace
+  EXPECT_FALSE(parse_uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"));  // stray brace
+  EXPECT_FALSE(parse_uuid(" a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));  // blank
+  EXPECT_FALSE(parse_uuid("g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));   // not hex
 }
