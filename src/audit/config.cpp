@@ -121,7 +121,8 @@ AttrNumber default_uuid_column(TupleDesc desc, const char* name) {
   for (int i = 0; i < desc->natts; ++i) {
     Form_pg_attribute attr = TupleDescAttr(desc, i);
     if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), name) == 0) {
-      return attr->atttypid == UUIDOID ? attr->attnum : 0;
+      if (attr->atttypid != UUIDOID) return InvalidAttrNumber;
+      return attr->attnum;
     }
   }
   return 0;
@@ -159,6 +160,7 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
   const std::string description = pg::describe_trigger(trigger);
 
   std::vector<std::string> args;
+  args.reserve(trigger->tg_trigger->tgnargs);
   for (int i = 0; i < trigger->tg_trigger->tgnargs; ++i) args.emplace_back(trigger->tg_trigger->tgargs[i]);
   const std::vector<Option> options = parse_options(args, kAuditOptionKeys, description);
 

@@ -318,10 +318,8 @@ List* insert_target_list(Relation rel, TupleDesc supplied) {
                                                pstrdup(NameStr(attr->attname)), false));
   }
   if (found < kSuppliedCount) {
-    for (int k = 0; k < kSuppliedCount; ++k) {
-      if (pg::live_column(desc, kColumnNames[kSupplied[k]]) == InvalidAttrNumber) {
-        report_missing_column(rel, kColumnNames[kSupplied[k]]);
-      }
+    for (const int column : kSupplied) {
+      if (pg::live_column(desc, kColumnNames[column]) == InvalidAttrNumber) report_missing_column(rel, kColumnNames[column]);
     }
   }
   Assert(found == kSuppliedCount);

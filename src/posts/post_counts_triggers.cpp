@@ -148,7 +148,10 @@ void apply_deltas(const Counts& deltas, Oid schema) {
   std::optional<pg::SpiSession> spi;
   std::optional<OwnerScope> owner;
   const bool may_fold = !IsolationUsesXactSnapshot();
-  for (const auto& [key, delta] : deltas) {
+  for (const auto& entry : deltas) {
+    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
+    const auto& key = entry.first;
+    const auto delta = entry.second;
     if (delta == 0) continue;
     pg_uuid_t user;
     std::memcpy(user.data, key.first.data(), UUID_LEN);
