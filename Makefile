@@ -33,6 +33,7 @@ EXTRA_CLEAN = build
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+include mk/instrument.mk  # COVERAGE=1, SANITIZE=1: instrumented builds
 
 # pg_regress writes its results under build/regress.
 installcheck: | build/regress
@@ -44,4 +45,3 @@ DEPFLAGS = -MMD -MP
 override CXXFLAGS += $(DEPFLAGS)
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN += $(OBJS:.o=.d)
-include mk/instrument.mk
