@@ -46,6 +46,7 @@ EXTRA_CLEAN = build
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+include mk/instrument.mk  # COVERAGE=1, SANITIZE=1: instrumented builds
 
 # pg_regress writes its results under build/regress.
 installcheck: | build/regress

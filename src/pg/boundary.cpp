@@ -1,5 +1,6 @@
 #include "pg/boundary.h"
 
+#include <exception>
 #include <new>
 
 extern "C" {
@@ -63,12 +64,14 @@ ErrorData* try_postgres(void (*fn)(void*), void* arg) noexcept {
     MemoryContextSwitchTo(caller_context);
     error = CopyErrorData();
     FlushErrorState();
+    Assert(error != nullptr && error->elevel >= ERROR);
   }
   PG_END_TRY();
   return error;
 }
 
 PendingError* capture_current_exception() noexcept {
+  Assert(std::current_exception() != nullptr);  // only ever called inside a catch block
   auto* pending = static_cast<PendingError*>(
       palloc_extended(sizeof(PendingError), MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO));
   if (pending == nullptr) return nullptr;
@@ -103,6 +106,9 @@ void raise_pending(PendingError* pending) {
     ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while reporting an error")));
   }
   if (pending->caught != nullptr) ReThrowError(pending->caught);
+  // Every captured C++ exception carries a SQLSTATE (capture_current_exception
+  // falls back to XX000), and an ERROR without one would read as success.
+  Assert(pending->sqlcode != 0);
   ereport(ERROR,
           (errcode(pending->sqlcode),
            errmsg_internal("%s", pending->message != nullptr ? pending->message : "out of memory"),

@@ -34,6 +34,8 @@ std::string describe_trigger(const TriggerData* trigger) {
 Event event_of(const TriggerData* trigger) {
   if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event)) return kInsert;
   if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) return kUpdate;
+  // TRUNCATE never gets here: require_trigger rejects it first.
+  Assert(TRIGGER_FIRED_BY_DELETE(trigger->tg_event));
   return kDelete;
 }
 
@@ -79,6 +81,7 @@ AttrNumber find_column(const TriggerData* trigger, const char* name) {
 void require_column_type(const TriggerData* trigger, AttrNumber attnum, std::initializer_list<Oid> types,
                          const char* expected) {
   Relation rel = trigger->tg_relation;
+  Assert(attnum > 0 && attnum <= RelationGetDescr(rel)->natts);  // from find_column
   Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
   if (std::find(types.begin(), types.end(), attr->atttypid) != types.end()) return;
   const char* actual = pg_call([&] { return format_type_be(attr->atttypid); });
