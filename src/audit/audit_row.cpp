@@ -37,8 +37,8 @@ void fill_audit_row(const AuditConfig& config, const ChangeContext& context, Ope
   if (new_slot != nullptr) row->new_data = row_to_jsonb(config, new_slot->tts_values, new_slot->tts_isnull);
 
   row->changed_fields = old_slot != nullptr && new_slot != nullptr
-                            ? changed_fields(config, old_slot->tts_values, old_slot->tts_isnull,
-                                             new_slot->tts_values, new_slot->tts_isnull)
+                            ? changed_fields(config, old_slot->tts_values, old_slot->tts_isnull, new_slot->tts_values,
+                                             new_slot->tts_isnull)
                             : no_changed_fields();
 
   row->record_id_null = !coalesce_uuid(config.record_id, new_slot, old_slot, &row->record_id);

@@ -127,7 +127,9 @@ void require_transition_tables(TriggerData* trigger, Operation operation) {
     throw Error(sqlstate::kTriggerProtocolViolated, fmt::format("audit_trigger_function() must be fired {}", kUsage))
         .detail(fmt::format("{} fired it FOR EACH STATEMENT without the {} transition table{}.",
                             pg::describe_trigger(trigger),
-                            needs_old && needs_new ? "OLD and NEW" : needs_old ? "OLD" : "NEW",
+                            needs_old && needs_new ? "OLD and NEW"
+                            : needs_old            ? "OLD"
+                                                   : "NEW",
                             needs_old && needs_new ? "s" : ""))
         .hint(fmt::format("Add REFERENCING {}{}{} to the CREATE TRIGGER statement.",
                           needs_old ? "OLD TABLE AS old_rows" : "", needs_old && needs_new ? " " : "",

@@ -14,8 +14,8 @@ bool same_value(const AuditColumn& column, Datum a, Datum b) {
                         column.typbyval, column.typlen, a, b);
 }
 
-Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls,
-                     const Datum* new_values, const bool* new_nulls) {
+Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls, const Datum* new_values,
+                     const bool* new_nulls) {
   Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (config.column_count + 1)));
   int count = 0;
   for (int i = 0; i < config.column_count; ++i) {

@@ -9,8 +9,8 @@ namespace chronicle::audit {
 // ignored ones; '{}' when nothing changed. Compares datums with the type's =
 // operator (or their binary images for types without one, see Equality).
 // Hot path: plain PostgreSQL calls only (boundary rule 3).
-Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls,
-                     const Datum* new_values, const bool* new_nulls);
+Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls, const Datum* new_values,
+                     const bool* new_nulls);
 
 // '{}'::text[], for INSERT and DELETE.
 Datum no_changed_fields();

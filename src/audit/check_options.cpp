@@ -49,9 +49,8 @@ CHRONICLE_FUNCTION(chronicle_audit_check_options) {
   data.tg_relation = pg::pg_call([&] { return table_open(relid, AccessShareLock); });
 
   // Throws on a bad option; the transaction's abort then closes the relation.
-  MemoryContext context = pg::pg_call([] {
-    return AllocSetContextCreate(CurrentMemoryContext, "chronicle audit option check", ALLOCSET_SMALL_SIZES);
-  });
+  MemoryContext context = pg::pg_call(
+      [] { return AllocSetContextCreate(CurrentMemoryContext, "chronicle audit option check", ALLOCSET_SMALL_SIZES); });
   const audit::AuditConfig* config = audit::build_audit_config(&data, context, fcinfo->flinfo->fn_oid);
   pg::pg_call([&] {
     audit::check_table_name_fits(config->audit_schema, config->table_name);

@@ -16,14 +16,14 @@ extern "C" {
 #include "access/relation.h"
 #include "access/skey.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_proc.h"
-#include "catalog/dependency.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
-#include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -164,7 +164,8 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
   for (int i = 0; i < trigger->tg_trigger->tgnargs; ++i) args.emplace_back(trigger->tg_trigger->tgargs[i]);
   const std::vector<Option> options = parse_options(args, kAuditOptionKeys, description);
 
-  auto* config = static_cast<AuditConfig*>(pg::pg_call([&] { return MemoryContextAllocZero(context, sizeof(AuditConfig)); }));
+  auto* config = static_cast<AuditConfig*>(
+      pg::pg_call([&] { return MemoryContextAllocZero(context, sizeof(AuditConfig)); }));
   config->natts = desc->natts;
   config->description = pg::pg_call([&] { return copy_string(context, description.c_str()); });
   config->table_name = pg::pg_call([&] { return copy_string(context, RelationGetRelationName(rel)); });
@@ -210,8 +211,8 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
   pg::pg_call([&] {
     Bitmapset* keys = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
     config->primary_key_count = bms_num_members(keys);
-    config->primary_key =
-        static_cast<AttrNumber*>(MemoryContextAllocZero(context, sizeof(AttrNumber) * (config->primary_key_count + 1)));
+    config->primary_key = static_cast<AttrNumber*>(
+        MemoryContextAllocZero(context, sizeof(AttrNumber) * (config->primary_key_count + 1)));
     int member = -1;
     int n = 0;
     while ((member = bms_next_member(keys, member)) >= 0) {

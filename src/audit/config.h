@@ -25,14 +25,14 @@ inline const std::vector<std::string_view> kAuditOptionKeys{"ignore", "record_id
 // to_jsonb (jsonb_categorize_type), with the common built-in ones done here and
 // everything else handed to to_jsonb itself, so the result is to_jsonb's.
 enum class JsonKind : unsigned char {
-  Bool,         // true / false
-  Integer,      // int2, int4, int8: a number
-  Numeric,      // a number; NaN and +-Infinity become strings
-  Float,        // float4, float8: through the output function, as to_jsonb does
-  DateTime,     // date, timestamp, timestamptz: ISO 8601 strings
-  Text,         // text, varchar, bpchar: the string itself
-  Output,       // any other built-in scalar: its output function's text
-  ToJsonb,      // arrays, composites, json, jsonb, enums, user types: to_jsonb()
+  Bool,      // true / false
+  Integer,   // int2, int4, int8: a number
+  Numeric,   // a number; NaN and +-Infinity become strings
+  Float,     // float4, float8: through the output function, as to_jsonb does
+  DateTime,  // date, timestamp, timestamptz: ISO 8601 strings
+  Text,      // text, varchar, bpchar: the string itself
+  Output,    // any other built-in scalar: its output function's text
+  ToJsonb,   // arrays, composites, json, jsonb, enums, user types: to_jsonb()
 };
 
 // How a column's old and new values are compared for changed_fields.
@@ -44,34 +44,34 @@ enum class Equality : unsigned char {
 
 struct AuditColumn {
   AttrNumber attnum;
-  const char* name;       // NameStr(attname), copied into the cache
-  Datum name_text;        // the name as a text datum, for changed_fields
+  const char* name;  // NameStr(attname), copied into the cache
+  Datum name_text;   // the name as a text datum, for changed_fields
   JsonKind kind;
-  Oid base_type;          // the type with domains looked through
-  bool ignored;           // named by ignore=: left out of changed_fields
+  Oid base_type;  // the type with domains looked through
+  bool ignored;   // named by ignore=: left out of changed_fields
   Equality equality;
   bool typbyval;
   int16 typlen;
   Oid collation;
-  FmgrInfo equal;         // Equality::Operator
-  FmgrInfo output;        // JsonKind::Float, Numeric (NaN/Inf), Output
-  FmgrInfo to_jsonb;      // JsonKind::ToJsonb: to_jsonb(anyelement) bound to the column's type
+  FmgrInfo equal;     // Equality::Operator
+  FmgrInfo output;    // JsonKind::Float, Numeric (NaN/Inf), Output
+  FmgrInfo to_jsonb;  // JsonKind::ToJsonb: to_jsonb(anyelement) bound to the column's type
 };
 
 struct AuditConfig {
-  int column_count;          // live (not dropped) columns, in attnum order
+  int column_count;  // live (not dropped) columns, in attnum order
   AuditColumn* columns;
-  int natts;                 // the relation's attribute count, dropped ones included
-  AttrNumber record_id;      // uuid column for record_id, 0 for none
-  AttrNumber user_id;        // uuid column user_id, 0 for none
+  int natts;                         // the relation's attribute count, dropped ones included
+  AttrNumber record_id;              // uuid column for record_id, 0 for none
+  AttrNumber user_id;                // uuid column user_id, 0 for none
   const pg::NotAnEdit* not_an_edit;  // not_an_edit=: UPDATEs to skip; nullptr without it
-  const char* table_name;    // RelationGetRelationName, copied
-  int primary_key_count;     // 0 when the table has no primary key
-  AttrNumber* primary_key;   // its columns
-  Oid audit_schema;          // the extension's schema: the writer resolves the table
-                             // named audit_logs there at each write (writer.h)
-  Oid extension_owner;       // pg_extension.extowner: whom the writer's INSERT is as
-  const char* description;   // "trigger \"t\" on table \"s.r\"", for messages
+  const char* table_name;            // RelationGetRelationName, copied
+  int primary_key_count;             // 0 when the table has no primary key
+  AttrNumber* primary_key;           // its columns
+  Oid audit_schema;                  // the extension's schema: the writer resolves the table
+                                     // named audit_logs there at each write (writer.h)
+  Oid extension_owner;               // pg_extension.extowner: whom the writer's INSERT is as
+  const char* description;           // "trigger \"t\" on table \"s.r\"", for messages
 };
 
 // Parses the trigger's options and resolves everything above. Throws 22023 for

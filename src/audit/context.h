@@ -7,12 +7,12 @@
 namespace chronicle::audit {
 
 struct ChangeContext {
-  bool has_actor;     // chronicle.actor_id is set
-  Datum actor;        // its uuid
+  bool has_actor;  // chronicle.actor_id is set
+  Datum actor;     // its uuid
   bool has_ip;
-  Datum ip;           // chronicle.client_ip, else inet_client_addr()
+  Datum ip;  // chronicle.client_ip, else inet_client_addr()
   bool has_agent;
-  Datum agent;        // chronicle.user_agent as text
+  Datum agent;  // chronicle.user_agent as text
 };
 
 // Reads the settings once per firing. Throws 22P02 when chronicle.actor_id is

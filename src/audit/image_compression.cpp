@@ -57,8 +57,7 @@ Datum compress_lz4(const struct varlena* value, int32 raw_size) {
   const int bound = LZ4_compressBound(raw_size);
   auto* out = static_cast<struct varlena*>(palloc(bound + VARHDRSZ_COMPRESSED));
   const int size = LZ4_compress_fast_continue(lz4_stream(), VARDATA(value),
-                                              reinterpret_cast<char*>(out) + VARHDRSZ_COMPRESSED,
-                                              raw_size, bound, 1);
+                                              reinterpret_cast<char*>(out) + VARHDRSZ_COMPRESSED, raw_size, bound, 1);
   if (size <= 0 || !saves_space(static_cast<int32>(size + VARHDRSZ_COMPRESSED), raw_size)) {
     pfree(out);
     return 0;

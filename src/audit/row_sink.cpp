@@ -29,10 +29,10 @@ namespace {
 
 struct KeptSink {
   AuditSink sink;
-  MemoryContext context;     // nullptr: no sink kept
+  MemoryContext context;  // nullptr: no sink kept
   Oid audit_log;
-  TupleDesc descriptor;      // audit_logs' descriptor when the sink was built
-  Oid* indexes;              // the index oids, in the ResultRelInfo's order
+  TupleDesc descriptor;  // audit_logs' descriptor when the sink was built
+  Oid* indexes;          // the index oids, in the ResultRelInfo's order
   int index_count;
   bool built;                // false while building, or if an ERROR stopped it
   bool valid;                // cleared by an invalidation of audit_logs or an index

@@ -29,21 +29,21 @@ extern "C" {
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "rewrite/rewriteHandler.h"
-#include "utils/inval.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 }
 
 namespace chronicle::audit {
 namespace {
 
 constexpr const char* kColumnNames[kAuditColumnCount] = {
-    "id",       "table_name", "operation",  "record_id",  "user_id",   "old_data",
+    "id",       "table_name",     "operation",  "record_id",  "user_id",    "old_data",
     "new_data", "changed_fields", "ip_address", "user_agent", "created_at",
 };
 
@@ -67,9 +67,17 @@ struct InstalledColumn {
   int32 typmod;
 };
 constexpr InstalledColumn kInstalledColumns[kAuditColumnCount] = {
-    {INT8OID, -1},      {VARCHAROID, 50 + VARHDRSZ}, {VARCHAROID, 10 + VARHDRSZ}, {UUIDOID, -1},
-    {UUIDOID, -1},      {JSONBOID, -1},              {JSONBOID, -1},              {TEXTARRAYOID, -1},
-    {INETOID, -1},      {TEXTOID, -1},               {TIMESTAMPOID, -1},
+    {INT8OID, -1},
+    {VARCHAROID, 50 + VARHDRSZ},
+    {VARCHAROID, 10 + VARHDRSZ},
+    {UUIDOID, -1},
+    {UUIDOID, -1},
+    {JSONBOID, -1},
+    {JSONBOID, -1},
+    {TEXTARRAYOID, -1},
+    {INETOID, -1},
+    {TEXTOID, -1},
+    {TIMESTAMPOID, -1},
 };
 
 // id's default is nextval() of the sequence audit_logs.id owns: its oid, else InvalidOid.
@@ -85,8 +93,7 @@ Oid installed_id_sequence(Relation rel, AttrNumber id) {
   const Oid sequence = DatumGetObjectId(argument->constvalue);
   Oid table = InvalidOid;
   int32 column = 0;
-  if (!sequenceIsOwned(sequence, DEPENDENCY_AUTO, &table, &column) || table != RelationGetRelid(rel) ||
-      column != id) {
+  if (!sequenceIsOwned(sequence, DEPENDENCY_AUTO, &table, &column) || table != RelationGetRelid(rel) || column != id) {
     return InvalidOid;
   }
   return sequence;
@@ -210,7 +217,8 @@ void prepare_checks(AuditSink* sink, bool own_copy) {
     if (checks.context != nullptr && open_sinks == 0) MemoryContextDelete(checks.context);
     checks.context = nullptr;
     checks.valid = false;
-    MemoryContext context = AllocSetContextCreate(CacheMemoryContext, "chronicle audit_logs checks", ALLOCSET_SMALL_SIZES);
+    MemoryContext context = AllocSetContextCreate(CacheMemoryContext, "chronicle audit_logs checks",
+                                                  ALLOCSET_SMALL_SIZES);
     MemoryContext old = MemoryContextSwitchTo(context);
     checks.expressions = static_cast<Expr**>(palloc(sizeof(Expr*) * constr->num_check));
     for (int i = 0; i < constr->num_check; ++i) {
@@ -255,8 +263,8 @@ void write_batch(AuditSink* sink) {
 }
 
 // The supplied values' natural types, in kSupplied order.
-constexpr AuditColumnIndex kSupplied[] = {kTableName, kOperation, kRecordId, kUserId, kOldData,
-                                          kNewData, kChangedFields, kIpAddress, kUserAgent};
+constexpr AuditColumnIndex kSupplied[] = {kTableName, kOperation,     kRecordId,  kUserId,   kOldData,
+                                          kNewData,   kChangedFields, kIpAddress, kUserAgent};
 constexpr int kSuppliedCount = sizeof(kSupplied) / sizeof(kSupplied[0]);
 constexpr Oid kSuppliedTypes[kSuppliedCount] = {TEXTOID,  TEXTOID,      UUIDOID, UUIDOID, JSONBOID,
                                                 JSONBOID, TEXTARRAYOID, INETOID, TEXTOID};
@@ -295,8 +303,8 @@ List* insert_target_list(Relation rel, TupleDesc supplied) {
       const Oid type = kSuppliedTypes[position];
       Var* value = makeVar(1, static_cast<AttrNumber>(position + 1), type, -1,
                            TupleDescAttr(supplied, position)->attcollation, 0);
-      expression = coerce_to_target_type(nullptr, reinterpret_cast<Node*>(value), type, attr->atttypid,
-                                         attr->atttypmod, COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+      expression = coerce_to_target_type(nullptr, reinterpret_cast<Node*>(value), type, attr->atttypid, attr->atttypmod,
+                                         COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
       if (expression == nullptr) {
         ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                         errmsg("column \"%s\" is of type %s but expression is of type %s", NameStr(attr->attname),
@@ -308,8 +316,8 @@ List* insert_target_list(Relation rel, TupleDesc supplied) {
     } else {
       expression = build_column_default(rel, attnum);
       if (expression == nullptr) {
-        expression = reinterpret_cast<Node*>(makeConst(attr->atttypid, -1, attr->attcollation, attr->attlen, 0, true,
-                                                       attr->attbyval));
+        expression = reinterpret_cast<Node*>(
+            makeConst(attr->atttypid, -1, attr->attcollation, attr->attlen, 0, true, attr->attbyval));
         expression = coerce_to_domain(expression, InvalidOid, -1, attr->atttypid, COERCION_IMPLICIT,
                                       COERCE_IMPLICIT_CAST, -1, false);
       }
@@ -319,7 +327,8 @@ List* insert_target_list(Relation rel, TupleDesc supplied) {
   }
   if (found < kSuppliedCount) {
     for (const int column : kSupplied) {
-      if (pg::live_column(desc, kColumnNames[column]) == InvalidAttrNumber) report_missing_column(rel, kColumnNames[column]);
+      if (pg::live_column(desc, kColumnNames[column]) == InvalidAttrNumber)
+        report_missing_column(rel, kColumnNames[column]);
     }
   }
   Assert(found == kSuppliedCount);
@@ -513,8 +522,8 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
     Relation rel = try_relation_open(relation, RowExclusiveLock);
     if (rel != nullptr && resolved.valid && resolved.relation == relation) {
       if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
-        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                        errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+        ereport(ERROR,
+                (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
       }
       if (!resolved.shape_known) {
         resolved.shape = installed_shape(rel);
@@ -568,8 +577,7 @@ void add_audit_row(AuditSink* sink, const AuditRow& row) {
   if (sink->slots[sink->used] == nullptr) {
     // In the executor state's context: the caller's (the row context) is reset by every write.
     MemoryContext old = MemoryContextSwitchTo(sink->estate->es_query_cxt);
-    sink->slots[sink->used] =
-        ExecAllocTableSlot(&sink->estate->es_tupleTable, sink->slot_descriptor, &TTSOpsVirtual);
+    sink->slots[sink->used] = ExecAllocTableSlot(&sink->estate->es_tupleTable, sink->slot_descriptor, &TTSOpsVirtual);
     MemoryContextSwitchTo(old);
   }
   TupleTableSlot* slot = sink->slots[sink->used];
@@ -629,10 +637,10 @@ void check_table_name_fits(Oid schema, const char* name) {
   const AttrNumber attnum = pg::live_column(RelationGetDescr(rel), kColumnNames[kTableName]);
   if (attnum == InvalidAttrNumber) report_missing_column(rel, kColumnNames[kTableName]);
   Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-  Node* value = reinterpret_cast<Node*>(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
-                                                  PointerGetDatum(cstring_to_text(name)), false, false));
-  Node* coerced = coerce_to_target_type(nullptr, value, TEXTOID, attr->atttypid, attr->atttypmod,
-                                        COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+  Node* value = reinterpret_cast<Node*>(
+      makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1, PointerGetDatum(cstring_to_text(name)), false, false));
+  Node* coerced = coerce_to_target_type(nullptr, value, TEXTOID, attr->atttypid, attr->atttypmod, COERCION_ASSIGNMENT,
+                                        COERCE_IMPLICIT_CAST, -1);
   if (coerced == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                     errmsg("column \"%s\" is of type %s but expression is of type %s", NameStr(attr->attname),

@@ -58,8 +58,18 @@ struct AuditRow {
 };
 
 enum AuditColumnIndex {
-  kId, kTableName, kOperation, kRecordId, kUserId, kOldData, kNewData, kChangedFields, kIpAddress, kUserAgent,
-  kCreatedAt, kAuditColumnCount
+  kId,
+  kTableName,
+  kOperation,
+  kRecordId,
+  kUserId,
+  kOldData,
+  kNewData,
+  kChangedFields,
+  kIpAddress,
+  kUserAgent,
+  kCreatedAt,
+  kAuditColumnCount
 };
 
 struct AuditSink {
@@ -68,21 +78,21 @@ struct AuditSink {
   ResultRelInfo* result;
   TupleTableSlot** slots;
   TupleDesc slot_descriptor;  // the rows' descriptor (the relation's, or a copy: see build_sink)
-  int capacity;             // rows buffered before they are written together
+  int capacity;               // rows buffered before they are written together
   int used;
   int attno[kAuditColumnCount];  // 0-based position of each column in audit_logs
-  Datum table_name;         // the audited table's name as varchar
-  Datum created_at;         // CURRENT_TIMESTAMP as audit_logs.created_at's type
+  Datum table_name;              // the audited table's name as varchar
+  Datum created_at;              // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;
   char image_compression[2];  // old_data, new_data: how row images are compressed (image_compression.h)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
   // The general path (general is false on the fast path, which leaves these unset).
   bool general;
-  Oid owner;                  // the extension's owner: whom the INSERT is evaluated as
-  TupleTableSlot* supplied;   // the 9 supplied values in their natural types
-  TupleTableSlot* formed;     // the row of audit_logs the projection forms
-  ProjectionInfo* projection; // the INSERT's target list: coerced values, defaults, NULLs
+  Oid owner;                        // the extension's owner: whom the INSERT is evaluated as
+  TupleTableSlot* supplied;         // the 9 supplied values in their natural types
+  TupleTableSlot* formed;           // the row of audit_logs the projection forms
+  ProjectionInfo* projection;       // the INSERT's target list: coerced values, defaults, NULLs
   ModifyTableState* routing_state;  // partitioned audit_logs: tuple routing,
   PartitionTupleRouting* routing;   // set up at the first row
 };

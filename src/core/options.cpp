@@ -22,8 +22,7 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::vector<Option> parse_options(const std::vector<std::string>& args,
-                                  const std::vector<std::string_view>& allowed,
+std::vector<Option> parse_options(const std::vector<std::string>& args, const std::vector<std::string_view>& allowed,
                                   std::string_view owner) {
   std::vector<Option> options;
   options.reserve(args.size());
@@ -39,8 +38,7 @@ std::vector<Option> parse_options(const std::vector<std::string>& args,
       throw bad_option(owner, fmt::format("unknown key \"{}\"", key))
           .hint(fmt::format("Accepted keys: {}.", fmt::join(allowed, ", ")));
     }
-    const bool repeated = std::any_of(options.begin(), options.end(),
-                                      [&](const Option& o) { return o.key == key; });
+    const bool repeated = std::any_of(options.begin(), options.end(), [&](const Option& o) { return o.key == key; });
     if (repeated) throw bad_option(owner, fmt::format("key \"{}\" is given more than once", key));
     options.push_back(Option{std::move(key), std::string(trim(std::string_view(arg).substr(eq + 1)))});
   }

@@ -18,8 +18,7 @@ struct Option {
 // of `allowed`; a key may appear once. Throws chronicle::Error 22023 naming
 // `owner` (e.g. the trigger) for an empty key, a missing '=', an unknown or a
 // repeated key.
-std::vector<Option> parse_options(const std::vector<std::string>& args,
-                                  const std::vector<std::string_view>& allowed,
+std::vector<Option> parse_options(const std::vector<std::string>& args, const std::vector<std::string_view>& allowed,
                                   std::string_view owner);
 
 // Splits a comma-separated list of column names ("a,b, c"): surrounding blanks

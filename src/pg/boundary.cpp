@@ -16,9 +16,7 @@ const char* PgError::what() const noexcept {
 
 std::string sqlstate_string(int sqlcode) { return unpack_sql_state(sqlcode); }
 
-void throw_error(int sqlcode, const std::string& message) {
-  throw Error(sqlstate_string(sqlcode), message);
-}
+void throw_error(int sqlcode, const std::string& message) { throw Error(sqlstate_string(sqlcode), message); }
 
 namespace detail {
 namespace {
@@ -53,6 +51,8 @@ const char* copy_optional(const std::string& text) noexcept {
 ErrorData* try_postgres(void (*fn)(void*), void* arg) noexcept {
   MemoryContext caller_context = CurrentMemoryContext;
   ErrorData* volatile error = nullptr;
+  // PG_TRY's block stays laid out as a statement block.
+  // clang-format off
   PG_TRY();
   {
     fn(arg);
@@ -67,6 +67,7 @@ ErrorData* try_postgres(void (*fn)(void*), void* arg) noexcept {
     Assert(error != nullptr && error->elevel >= ERROR);
   }
   PG_END_TRY();
+  // clang-format on
   return error;
 }
 
@@ -109,14 +110,13 @@ void raise_pending(PendingError* pending) {
   // Every captured C++ exception carries a SQLSTATE (capture_current_exception
   // falls back to XX000), and an ERROR without one would read as success.
   Assert(pending->sqlcode != 0);
-  ereport(ERROR,
-          (errcode(pending->sqlcode),
-           errmsg_internal("%s", pending->message != nullptr ? pending->message : "out of memory"),
-           pending->detail != nullptr ? errdetail_internal("%s", pending->detail) : 0,
-           pending->hint != nullptr ? errhint("%s", pending->hint) : 0,
-           pending->schema_name != nullptr ? err_generic_string(PG_DIAG_SCHEMA_NAME, pending->schema_name) : 0,
-           pending->table_name != nullptr ? err_generic_string(PG_DIAG_TABLE_NAME, pending->table_name) : 0,
-           pending->column_name != nullptr ? err_generic_string(PG_DIAG_COLUMN_NAME, pending->column_name) : 0));
+  ereport(ERROR, (errcode(pending->sqlcode),
+                  errmsg_internal("%s", pending->message != nullptr ? pending->message : "out of memory"),
+                  pending->detail != nullptr ? errdetail_internal("%s", pending->detail) : 0,
+                  pending->hint != nullptr ? errhint("%s", pending->hint) : 0,
+                  pending->schema_name != nullptr ? err_generic_string(PG_DIAG_SCHEMA_NAME, pending->schema_name) : 0,
+                  pending->table_name != nullptr ? err_generic_string(PG_DIAG_TABLE_NAME, pending->table_name) : 0,
+                  pending->column_name != nullptr ? err_generic_string(PG_DIAG_COLUMN_NAME, pending->column_name) : 0));
   pg_unreachable();
 }
 

@@ -119,7 +119,7 @@ std::string sqlstate_string(int sqlcode);
   PG_FUNCTION_INFO_V1(name);                                                           \
   }                                                                                    \
   extern "C" Datum name(PG_FUNCTION_ARGS) {                                            \
-    ::chronicle::pg::detail::PendingError* chronicle_pending_error_ = nullptr;                                     \
+    ::chronicle::pg::detail::PendingError* chronicle_pending_error_ = nullptr;         \
     try {                                                                              \
       return name##_body(fcinfo);                                                      \
     } catch (...) {                                                                    \

@@ -34,8 +34,8 @@ bool distinct(const NotAnEditColumn& column, TupleTableSlot* old_row, TupleTable
   const Datum a = old_row->tts_values[i];
   const Datum b = new_row->tts_values[i];
   if (column.typbyval && a == b) return false;  // the common case, without a call
-  return !same_value(column.has_equal ? &column.equal : nullptr, column.collation, column.typbyval, column.typlen,
-                     a, b);
+  return !same_value(column.has_equal ? &column.equal : nullptr, column.collation, column.typbyval, column.typlen, a,
+                     b);
 }
 
 }  // namespace

@@ -16,8 +16,7 @@ uint64 check_result(int code, const char* what) {
 
 }  // namespace
 
-SpiSession::SpiSession()
-    : unwinding_at_start_(std::uncaught_exceptions()), caller_context_(CurrentMemoryContext) {
+SpiSession::SpiSession() : unwinding_at_start_(std::uncaught_exceptions()), caller_context_(CurrentMemoryContext) {
   const int code = pg_call([] { return SPI_connect(); });
   if (code != SPI_OK_CONNECT) {
     throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_connect failed: {}", SPI_result_code_string(code)));

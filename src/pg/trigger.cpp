@@ -43,8 +43,7 @@ TriggerData* require_trigger(FunctionCallInfo fcinfo, const TriggerShape& shape)
   if (!CALLED_AS_TRIGGER(fcinfo)) {
     throw Error(sqlstate::kTriggerProtocolViolated,
                 fmt::format("{}() was not called by the trigger manager", shape.function))
-        .hint(fmt::format("Attach it with CREATE TRIGGER ... {} EXECUTE FUNCTION {}().", shape.usage,
-                          shape.function));
+        .hint(fmt::format("Attach it with CREATE TRIGGER ... {} EXECUTE FUNCTION {}().", shape.usage, shape.function));
   }
   auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
   const TriggerEvent event = trigger->tg_event;

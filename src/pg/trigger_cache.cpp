@@ -51,9 +51,8 @@ HTAB* entries_of(Cache& cache) {
     control.keysize = sizeof(Oid);
     control.entrysize = sizeof(Entry);
     control.hcxt = CacheMemoryContext;
-    cache.entries = pg_call([&] {
-      return hash_create(cache.name, 32, &control, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-    });
+    cache.entries = pg_call(
+        [&] { return hash_create(cache.name, 32, &control, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT); });
   }
   return cache.entries;
 }

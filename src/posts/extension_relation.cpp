@@ -9,9 +9,9 @@ namespace chronicle::posts {
 Oid extension_relation(Oid schema, const char* name) {
   const Oid relation = get_relname_relid(name, schema);
   if (!OidIsValid(relation)) {
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                    errmsg("relation \"%s\" of extension chronicle does not exist", name),
-                    errhint("The extension's objects are incomplete: reinstall or update the extension.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation \"%s\" of extension chronicle does not exist", name),
+             errhint("The extension's objects are incomplete: reinstall or update the extension.")));
   }
   return relation;
 }

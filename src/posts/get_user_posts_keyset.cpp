@@ -85,7 +85,8 @@ CHRONICLE_FUNCTION(chronicle_get_user_posts_keyset) {
     using namespace posts::page_column;
     const posts::SortKey next = posts::key_of(page, rows, kPublishedAt, kCreatedAt, kId);
     const std::string encoded = cursor::encode(posts::position_from(next), signed_for, secret, pg::hmac_sha256);
-    next_cursor = pg::pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(encoded.data(), encoded.size())); });
+    next_cursor = pg::pg_call(
+        [&] { return PointerGetDatum(cstring_to_text_with_len(encoded.data(), encoded.size())); });
   }
 
   pg::pg_call([&] {

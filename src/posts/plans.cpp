@@ -31,22 +31,33 @@ struct Definition {
 };
 
 Definition definition_of(Query query, const std::string& schema) {
-  constexpr std::array<Oid, 9> kPage{UUIDOID,      VARCHAROID,   INT8OID, TIMESTAMPOID, TIMESTAMPOID,
-                                     UUIDOID,      BOOLOID,      TIMESTAMPOID, UUIDOID};
+  constexpr std::array<Oid, 9> kPage{UUIDOID, VARCHAROID, INT8OID,      TIMESTAMPOID, TIMESTAMPOID,
+                                     UUIDOID, BOOLOID,    TIMESTAMPOID, UUIDOID};
   constexpr std::array<Oid, 9> kBoundary{UUIDOID, VARCHAROID, INT8OID};
   constexpr std::array<Oid, 9> kCount{UUIDOID, VARCHAROID};
   switch (query) {
-    case Query::PageByStatus: return {page_query(schema, true), kPageArgs, kPage};
-    case Query::PageAll: return {page_query(schema, false), kPageArgs, kPage};
-    case Query::BoundaryByStatus: return {boundary_query(schema, true), kBoundaryArgs, kBoundary};
-    case Query::BoundaryAll: return {boundary_query(schema, false), kBoundaryArgs, kBoundary};
-    case Query::CountByStatus: return {count_query(schema, true), 2, kCount};
-    case Query::CountAll: return {count_query(schema, false), 1, kCount};
-    case Query::SoftDelete: return {soft_delete_query(schema), 2, {UUIDOID, UUIDOID}};
-    case Query::Increment: return {increment_query(schema), 2, {UUIDOID, INT4OID}};
-    case Query::Popular: return {popular_query(schema), 2, {INT4OID, INT8OID}};
-    case Query::CursorSecret: return {cursor_secret_query(schema), 0, {}};
-    case Query::DeltaInsert: return {delta_insert_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
+    case Query::PageByStatus:
+      return {page_query(schema, true), kPageArgs, kPage};
+    case Query::PageAll:
+      return {page_query(schema, false), kPageArgs, kPage};
+    case Query::BoundaryByStatus:
+      return {boundary_query(schema, true), kBoundaryArgs, kBoundary};
+    case Query::BoundaryAll:
+      return {boundary_query(schema, false), kBoundaryArgs, kBoundary};
+    case Query::CountByStatus:
+      return {count_query(schema, true), 2, kCount};
+    case Query::CountAll:
+      return {count_query(schema, false), 1, kCount};
+    case Query::SoftDelete:
+      return {soft_delete_query(schema), 2, {UUIDOID, UUIDOID}};
+    case Query::Increment:
+      return {increment_query(schema), 2, {UUIDOID, INT4OID}};
+    case Query::Popular:
+      return {popular_query(schema), 2, {INT4OID, INT8OID}};
+    case Query::CursorSecret:
+      return {cursor_secret_query(schema), 0, {}};
+    case Query::DeltaInsert:
+      return {delta_insert_query(schema), 3, {UUIDOID, VARCHAROID, INT8OID}};
   }
   throw Error(sqlstate::kInternalError, "unknown posts query");
 }

@@ -6,8 +6,8 @@
 
 extern "C" {
 #include "access/genam.h"
-#include "access/sysattr.h"
 #include "access/stratnum.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -59,14 +59,14 @@ AttrNumber typed_column(Relation rel, const char* name, Oid type, Oid other_type
   }
   const Oid actual = TupleDescAttr(desc, attnum - 1)->atttypid;
   if (actual != type && actual != other_type) {
-    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                    errmsg("column \"%s\" of relation \"%s\" is of type %s, but post_counts needs %s", name,
-                           RelationGetRelationName(rel), format_type_be(actual), format_type_be(type)),
-                    errdetail("The triggers that keep post_counts exact read and write this column as %s.",
-                              format_type_be(type)),
-                    errhint("ALTER TABLE %s ALTER COLUMN %s TYPE %s.", RelationGetRelationName(rel), name,
-                            format_type_be(type)),
-                    errtablecol(rel, attnum)));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_DATATYPE_MISMATCH),
+         errmsg("column \"%s\" of relation \"%s\" is of type %s, but post_counts needs %s", name,
+                RelationGetRelationName(rel), format_type_be(actual), format_type_be(type)),
+         errdetail("The triggers that keep post_counts exact read and write this column as %s.", format_type_be(type)),
+         errhint("ALTER TABLE %s ALTER COLUMN %s TYPE %s.", RelationGetRelationName(rel), name, format_type_be(type)),
+         errtablecol(rel, attnum)));
   }
   return attnum;
 }

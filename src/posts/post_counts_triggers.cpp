@@ -31,19 +31,19 @@
 #include "pg/spi.h"
 #include "pg/trigger.h"
 #include "posts/owner_scope.h"
-#include "posts/post_count_store.h"
 #include "posts/plans.h"
+#include "posts/post_count_store.h"
 
 extern "C" {
-#include "executor/tuptable.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
-#include "utils/memutils.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 }
@@ -62,8 +62,7 @@ constexpr pg::TriggerShape kDeleteShape{"post_counts_after_delete", pg::Timing::
 void require_posts(TriggerData* trigger, Oid schema, const char* function) {
   Relation rel = trigger->tg_relation;
   if (RelationGetNamespace(rel) != schema || std::strcmp(RelationGetRelationName(rel), "posts") != 0) {
-    throw Error(sqlstate::kTriggerProtocolViolated,
-                fmt::format("{}() maintains post_counts for posts only", function))
+    throw Error(sqlstate::kTriggerProtocolViolated, fmt::format("{}() maintains post_counts for posts only", function))
         .detail(fmt::format("It was fired by {}.", pg::describe_trigger(trigger)));
   }
 }
@@ -126,8 +125,7 @@ bool first_fold_in_transaction(uint32 hash) {
       control.keysize = sizeof(uint32);
       control.entrysize = sizeof(uint32);
       control.hcxt = TopTransactionContext;
-      folded = hash_create("chronicle folded post_counts pairs", 16, &control,
-                           HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+      folded = hash_create("chronicle folded post_counts pairs", 16, &control, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
       folded_in = MyProc->lxid;
     }
     bool found = false;
@@ -232,10 +230,7 @@ using namespace chronicle;
 
 CHRONICLE_FUNCTION(chronicle_post_counts_after_update) { return posts::after_update(fcinfo); }
 
-
-CHRONICLE_FUNCTION(chronicle_post_counts_after_insert) {
-  return posts::after_write(fcinfo, posts::kInsertShape, true);
-}
+CHRONICLE_FUNCTION(chronicle_post_counts_after_insert) { return posts::after_write(fcinfo, posts::kInsertShape, true); }
 
 CHRONICLE_FUNCTION(chronicle_post_counts_after_delete) {
   return posts::after_write(fcinfo, posts::kDeleteShape, false);

@@ -7,9 +7,7 @@ namespace {
 
 constexpr const char* kOrder = "p.published_at DESC NULLS LAST, p.created_at DESC, p.id DESC";
 
-std::string status_filter(bool by_status) {
-  return by_status ? " AND p.status OPERATOR(pg_catalog.=) $2" : "";
-}
+std::string status_filter(bool by_status) { return by_status ? " AND p.status OPERATOR(pg_catalog.=) $2" : ""; }
 
 }  // namespace
 

@@ -33,8 +33,7 @@ struct UserPostsScope {
 
 // Columns of a page row (1-based, as SPI numbers them).
 namespace page_column {
-inline constexpr int kId = 1, kTitle = 2, kContent = 3, kStatus = 4, kPublishedAt = 5, kViewCount = 6,
-                     kCreatedAt = 7;
+inline constexpr int kId = 1, kTitle = 2, kContent = 3, kStatus = 4, kPublishedAt = 5, kViewCount = 6, kCreatedAt = 7;
 }
 
 // Runs the page query from `from` (inclusive), at most `limit` rows (-1: all).

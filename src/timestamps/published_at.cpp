@@ -28,9 +28,9 @@ constexpr pg::TriggerShape kShape{"set_published_at", pg::Timing::Before, pg::Le
 struct PublishedAtColumns {
   AttrNumber status_attnum;
   Oid status_collation;
-  FmgrInfo status_equal;   // the status type's default equality
-  Datum published;         // the published value, of the status column's type
-  int timestamp_attnum;    // int, as heap_modify_tuple_by_cols takes it
+  FmgrInfo status_equal;  // the status type's default equality
+  Datum published;        // the published value, of the status column's type
+  int timestamp_attnum;   // int, as heap_modify_tuple_by_cols takes it
   Oid timestamp_type;
 };
 
@@ -95,8 +95,8 @@ Status status_of(const PublishedAtColumns& columns, HeapTuple tuple, TupleDesc d
   bool is_null = false;
   Datum value = heap_getattr(tuple, columns.status_attnum, desc, &is_null);
   if (is_null) return Status::Null;
-  const Datum equal = FunctionCall2Coll(const_cast<FmgrInfo*>(&columns.status_equal), columns.status_collation,
-                                        value, columns.published);
+  const Datum equal = FunctionCall2Coll(const_cast<FmgrInfo*>(&columns.status_equal), columns.status_collation, value,
+                                        columns.published);
   return DatumGetBool(equal) ? Status::Published : Status::Other;
 }
 

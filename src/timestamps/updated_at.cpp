@@ -35,12 +35,12 @@ UpdatedAtColumn* resolve(TriggerData* trigger, MemoryContext context) {
   const Trigger* t = trigger->tg_trigger;
   const char* name = t->tgnargs >= 1 ? t->tgargs[0] : "updated_at";
   const AttrNumber attnum = pg::find_column(trigger, name);
-  pg::require_column_type(trigger, attnum, {TIMESTAMPOID, TIMESTAMPTZOID},
-                          "timestamp or timestamp with time zone");
+  pg::require_column_type(trigger, attnum, {TIMESTAMPOID, TIMESTAMPTZOID}, "timestamp or timestamp with time zone");
   std::vector<std::string> args;
   for (int i = 1; i < t->tgnargs; ++i) args.emplace_back(t->tgargs[i]);
   const std::vector<Option> options = parse_options(args, {pg::kNotAnEditKey}, pg::describe_trigger(trigger));
-  auto* column = static_cast<UpdatedAtColumn*>(pg::pg_call([&] { return MemoryContextAlloc(context, sizeof(UpdatedAtColumn)); }));
+  auto* column = static_cast<UpdatedAtColumn*>(
+      pg::pg_call([&] { return MemoryContextAlloc(context, sizeof(UpdatedAtColumn)); }));
   column->attnum = attnum;
   column->type = TupleDescAttr(RelationGetDescr(trigger->tg_relation), attnum - 1)->atttypid;
   column->not_an_edit = nullptr;

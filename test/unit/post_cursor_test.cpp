@@ -58,7 +58,8 @@ TEST(PostCursor, RoundTripsNullPublishedAtAndExtremes) {
   EXPECT_TRUE(decode(encode(position, scope, kSecret, stand_in_mac), scope, kSecret, stand_in_mac).published_at_null);
   position.published_at_null = false;
   position.published_at = INT64_MAX;
-  EXPECT_EQ(decode(encode(position, scope, kSecret, stand_in_mac), scope, kSecret, stand_in_mac).published_at, INT64_MAX);
+  EXPECT_EQ(decode(encode(position, scope, kSecret, stand_in_mac), scope, kSecret, stand_in_mac).published_at,
+            INT64_MAX);
 }
 
 TEST(PostCursor, IsBoundToUserStatusAndSecret) {

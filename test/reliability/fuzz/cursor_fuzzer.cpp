@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
+#include "../../unit/stand_in_mac.h"
 #include "core/error.h"
 #include "core/post_cursor.h"
-#include "../../unit/stand_in_mac.h"
 
 namespace {
 
