@@ -313,27 +313,21 @@ CREATE ROLE regress_writer_app;
 GRANT USAGE ON SCHEMA public TO regress_writer_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON notes_row, notes_stmt TO regress_writer_app;
 CREATE FUNCTION pg_temp.app_write(label text) RETURNS TABLE (way text, outcome text) LANGUAGE plpgsql AS $$
+DECLARE
+    target text;
 BEGIN
-    way := 'row';
-    SET LOCAL ROLE regress_writer_app;
-    BEGIN
-        INSERT INTO notes_row VALUES ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000b1', label);
-        outcome := 'ok';
-    EXCEPTION WHEN OTHERS THEN
-        outcome := 'error ' || SQLSTATE || ': ' || SQLERRM;
-    END;
-    RESET ROLE;
-    RETURN NEXT;
-    way := 'statement';
-    SET LOCAL ROLE regress_writer_app;
-    BEGIN
-        INSERT INTO notes_stmt VALUES ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000b1', label);
-        outcome := 'ok';
-    EXCEPTION WHEN OTHERS THEN
-        outcome := 'error ' || SQLSTATE || ': ' || SQLERRM;
-    END;
-    RESET ROLE;
-    RETURN NEXT;
+    FOR way, target IN VALUES ('row', 'notes_row'), ('statement', 'notes_stmt') LOOP
+        SET LOCAL ROLE regress_writer_app;
+        BEGIN
+            EXECUTE format('INSERT INTO %I VALUES ($1, $2, $3)', target)
+                USING '00000000-0000-4000-8000-0000000000c1'::uuid, '00000000-0000-4000-8000-0000000000b1'::uuid, label;
+            outcome := 'ok';
+        EXCEPTION WHEN OTHERS THEN
+            outcome := 'error ' || SQLSTATE || ': ' || SQLERRM;
+        END;
+        RESET ROLE;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 BEGIN;
