@@ -619,10 +619,26 @@ void flush_sink(AuditSink* sink) {
   MemoryContextReset(sink->row_context);
 }
 
+// The relations the internal triggers' firing opened (ExecGetTriggerResultRel),
+// closed as ExecCloseResultRelations closes them. Written out here because
+// PostgreSQL's own function for it, ExecCloseTrigTargetRelations, only exists
+// from 15.19 on, and one library must load on every 15.x server.
+namespace {
+void close_trigger_target_relations(EState* estate) {
+  ListCell* cell = nullptr;
+  foreach (cell, estate->es_trig_target_relations) {
+    auto* result = static_cast<ResultRelInfo*>(lfirst(cell));
+    ExecCloseIndices(result);
+    table_close(result->ri_RelationDesc, NoLock);
+  }
+  estate->es_trig_target_relations = NIL;
+}
+}  // namespace
+
 void close_sink(AuditSink* sink) {
   flush_sink(sink);
   if (sink->routing != nullptr) ExecCleanupTupleRouting(sink->routing_state, sink->routing);
-  ExecCloseTrigTargetRelations(sink->estate);
+  close_trigger_target_relations(sink->estate);
   ExecCloseIndices(sink->result);
   ExecResetTupleTable(sink->estate->es_tupleTable, false);
   FreeExecutorState(sink->estate);
