@@ -1,7 +1,8 @@
 -- The audit writer stores what an INSERT into audit_logs by the extension's owner
--- would store, whatever the DBA has made of audit_logs (CONTRACT.md, "the audit
--- writer"). A differential oracle: for each change to audit_logs, made in a
--- session that has already written audit rows (the writer's caches are warm),
+-- would store, whatever the DBA has made of audit_logs (README.md, "The audit
+-- log": what the audit writer guarantees). A differential oracle: for each
+-- change to audit_logs, made in a session that has already written audit rows
+-- (the writer's caches are warm),
 -- the same values go in three ways and must give the same outcome:
 --   row        an audited INSERT, row mode (enable_audit's default)
 --   statement  an audited INSERT, mode=statement

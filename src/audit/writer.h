@@ -1,5 +1,5 @@
 // Writes audit_logs rows as an INSERT into audit_logs by the extension's owner
-// would store them (CONTRACT.md, "the audit writer"), whatever the DBA has made of
+// would store them (README.md, "The audit log"), whatever the DBA has made of
 // the table since installing, without SPI and without checking the caller's
 // privileges on audit_logs or its sequence. That is what lets an application role
 // that cannot write audit_logs still get its audit rows.

@@ -14,7 +14,7 @@ namespace chronicle::posts {
 namespace {
 
 // Good for one transaction: a rotation (UPDATE cursor_secret) committed by any
-// session must reach every other at its next transaction (CONTRACT.md, 1.2),
+// session must reach every other at its next transaction (README.md, "Posts"),
 // and no invalidation message announces a changed row. One read per transaction
 // (a saved plan, one row) is what that costs; a page of cursors reads it once.
 struct Cached {

@@ -1,4 +1,4 @@
-# The audit row's ip_address (CONTRACT.md: chronicle.client_ip when set, else
+# The audit row's ip_address (README.md, "Settings": chronicle.client_ip when set, else
 # inet_client_addr()). Every other suite connects over the Unix socket, where
 # inet_client_addr() is NULL, so a fallback that always wrote NULL would pass
 # them all. Here the sessions connect over TCP to 127.0.0.1 (scripts/cluster

@@ -1,4 +1,4 @@
-# Cursor key rotation (CONTRACT.md 1.2): an UPDATE of cursor_secret committed
+# Cursor key rotation (README.md, "Posts"): an UPDATE of cursor_secret committed
 # by one session takes effect in every other session at its next transaction,
 # also in a pooled session that has signed and checked cursors with the old key
 # (the per-backend cache of the key lives one transaction at most).
