@@ -3,7 +3,7 @@
 
 #include "audit/config.h"
 #include "audit/context.h"
-#include "audit/writer.h"
+#include "audit/audit.h"
 
 extern "C" {
 #include "executor/tuptable.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "audit/config.h"
-#include "audit/writer.h"
+#include "audit/audit.h"
 #include "pg/boundary.h"
 
 extern "C" {

@@ -1,7 +1,7 @@
 #pragma once
 // Row mode's audit sink, kept from one audited row to the next (row_sink.cpp).
 
-#include "audit/writer.h"
+#include "audit/audit.h"
 
 namespace chronicle::audit {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "pg/boundary.h"
-#include "pg/columns.h"
+#include "pg/catalog.h"
 
 extern "C" {
 #include "utils/builtins.h"

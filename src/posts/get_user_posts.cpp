@@ -12,7 +12,7 @@
 #include "posts/arguments.h"
 #include "posts/materialize.h"
 #include "posts/plans.h"
-#include "posts/user_posts.h"
+#include "posts/posts.h"
 
 using namespace chronicle;
 

@@ -15,7 +15,7 @@
 #include "posts/cursor_secret.h"
 #include "posts/materialize.h"
 #include "posts/plans.h"
-#include "posts/user_posts.h"
+#include "posts/posts.h"
 
 extern "C" {
 #include "utils/builtins.h"

@@ -1,6 +1,6 @@
 #include "posts/post_count_store.h"
 
-#include "pg/columns.h"
+#include "pg/catalog.h"
 #include "pg/direct_write.h"
 #include "posts/extension_relation.h"
 

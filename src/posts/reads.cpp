@@ -1,4 +1,4 @@
-#include "posts/user_posts.h"
+#include "posts/posts.h"
 
 #include "pg/boundary.h"
 #include "posts/owner_scope.h"

@@ -1,11 +1,11 @@
-#include "audit/writer.h"
+#include "audit/audit.h"
 
 #include "audit/image_compression.h"
 
-#include "pg/columns.h"
+#include "pg/catalog.h"
 #include "pg/direct_write.h"
 
-#include "timestamps/current_timestamp.h"
+#include "timestamps/timestamps.h"
 
 extern "C" {
 #include "access/relation.h"

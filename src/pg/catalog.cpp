@@ -1,4 +1,4 @@
-#include "pg/columns.h"
+#include "pg/catalog.h"
 
 namespace chronicle::pg {
 

@@ -8,7 +8,7 @@
 #include "audit/config.h"
 #include "audit/context.h"
 #include "audit/row_sink.h"
-#include "audit/writer.h"
+#include "audit/audit.h"
 #include "pg/boundary.h"
 #include "pg/not_an_edit.h"
 #include "pg/trigger.h"
