@@ -5,7 +5,7 @@
 #include "pg/postgres_headers.h"
 
 #include "pg/settings.h"
-#include "pg/trigger_cache.h"
+#include "pg/trigger.h"
 
 extern "C" {
 #include "utils/guc.h"

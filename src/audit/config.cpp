@@ -1,4 +1,4 @@
-#include "audit/config.h"
+#include "audit/audit.h"
 
 #include <algorithm>
 #include <string>
@@ -6,8 +6,6 @@
 
 #include "core/options.h"
 #include "pg/boundary.h"
-#include "pg/equality.h"
-#include "pg/not_an_edit.h"
 #include "pg/trigger.h"
 
 extern "C" {

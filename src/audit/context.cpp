@@ -1,4 +1,4 @@
-#include "audit/context.h"
+#include "audit/audit.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "posts/queries.h"
+#include "posts/posts.h"
 
 #include <fmt/format.h>
 

@@ -7,7 +7,6 @@
 // `NEW.status = 'published'` would, so enum and domain status columns work too.
 #include "pg/boundary.h"
 #include "pg/trigger.h"
-#include "pg/trigger_cache.h"
 #include "timestamps/timestamps.h"
 
 extern "C" {

@@ -7,9 +7,7 @@
 
 #include "core/options.h"
 #include "pg/boundary.h"
-#include "pg/not_an_edit.h"
 #include "pg/trigger.h"
-#include "pg/trigger_cache.h"
 #include "timestamps/timestamps.h"
 
 extern "C" {

@@ -4,7 +4,7 @@
 // it lives in this module, which links the extension's query texts
 // (src/posts/queries.cpp) and is never shipped.
 #include "pg/boundary.h"
-#include "posts/queries.h"
+#include "posts/posts.h"
 
 extern "C" {
 #include "utils/builtins.h"
