@@ -93,7 +93,7 @@ struct AuditConfig {
 AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid function_oid);
 
 // Who made a change and from where: chronicle.actor_id, chronicle.client_ip and
-// chronicle.user_agent with the fallbacks of CONTRACT.md.
+// chronicle.user_agent, with the fallbacks of README.md, "Settings".
 
 struct ChangeContext {
   bool has_actor;  // chronicle.actor_id is set
@@ -110,6 +110,9 @@ struct ChangeContext {
 // the current memory context (the firing's), so a nested firing that changes
 // a setting cannot free what this firing still uses.
 ChangeContext current_change_context();
+
+// Defines the three settings above (the module's _PG_init calls it).
+void define_settings();
 
 // Writes audit_logs rows as an INSERT into audit_logs by the extension's owner
 // would store them (README.md, "The audit log"), whatever the DBA has made of
