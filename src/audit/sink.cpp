@@ -64,8 +64,8 @@ constexpr int32 kCompressImagesFrom = 128;  // bytes of JSON; below it nothing i
 bool saves_space(int32 compressed_size, int32 raw_size) { return compressed_size < raw_size - 2; }
 
 // toast_compress_datum's lz4 path (LZ4_compress_default) first clears a 16 kB
-// hash table on the stack: about 16,000 instructions an image, more than
-// compressing a 600-byte image takes. This backend's stream keeps its table:
+// hash table on the stack, which for a short image costs more than
+// compressing it. This backend's stream keeps its table:
 // LZ4_resetStream_fast drops the history and moves the stream's offset past
 // every entry in the table, so no stale entry can match and each image is an
 // independent block, in the varlena format PostgreSQL decompresses as its own.
@@ -232,7 +232,10 @@ AuditLogShape installed_shape(Relation rel) {
   ListCell* cell;
   foreach (cell, indexes) {
     HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for index %u", lfirst_oid(cell));
+    if (!HeapTupleIsValid(tuple)) {
+      ereport(ERROR,
+              (errcode(ERRCODE_INTERNAL_ERROR), errmsg_internal("cache lookup failed for index %u", lfirst_oid(cell))));
+    }
     const bool immediate = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple))->indimmediate;
     ReleaseSysCache(tuple);
     if (!immediate) return shape;
@@ -603,7 +606,7 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   }
   for (;;) {
     if (!resolved.valid || resolved.schema != schema) {
-      const Oid relation = get_relname_relid("audit_logs", schema);
+      const Oid relation = pg::find_extension_relation(schema, "audit_logs");
       if (!OidIsValid(relation)) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.audit_logs\" does not exist", get_namespace_name(schema))));
@@ -783,14 +786,14 @@ void check_table_name_fits(Oid schema, const char* name) {
   relation_close(rel, NoLock);
 }
 
-// Opening a sink costs about half as much as writing its row: for one audited
-// row, callgrind counts some 36,000 instructions to build the executor state,
-// the ResultRelInfo, the index infos and the GIN state that gininsert keeps in
-// an IndexInfo, against some 75,000 for the heap and index inserts. Row mode
-// opened one per row. So one sink is kept for the session: everything built
-// from audit_logs stays in memory until a relcache invalidation of audit_logs
-// or of one of its indexes, and only the relations themselves are opened
-// around each row (lock and relcache reference, as a statement takes them).
+// Row mode's sink, kept from one audited row to the next. Opening a sink (the
+// executor state, the ResultRelInfo, the index infos and the GIN state that
+// gininsert keeps in an IndexInfo) costs a good part of what writing its row
+// does, and row mode would open one per row. So one sink is kept for the
+// session: everything built from audit_logs stays in memory until a relcache
+// invalidation of audit_logs or of one of its indexes, and only the relations
+// themselves are opened around each row (lock and relcache reference, as a
+// statement takes them).
 //
 // Between rows the kept sink holds no relation, lock, pin or resource owner
 // entry: nothing that a transaction's end or an ERROR must release. What it

@@ -143,8 +143,9 @@ void require_transition_tables(TriggerData* trigger, Operation operation) {
 void require_primary_key(TriggerData* trigger, const AuditConfig& config) {
   if (config.primary_key_count > 0) return;
   Relation rel = trigger->tg_relation;
-  throw Error("55000", fmt::format("statement-level audit of an UPDATE needs a primary key on table \"{}\"",
-                                   RelationGetRelationName(rel)))
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("statement-level audit of an UPDATE needs a primary key on table \"{}\"",
+                          RelationGetRelationName(rel)))
       .detail(fmt::format("{} audits an UPDATE per statement, pairing each row's old and new image; "
                           "that needs rows identified by a primary key.",
                           pg::describe_trigger(trigger)))
@@ -190,7 +191,7 @@ CHRONICLE_FUNCTION(chronicle_audit_trigger_function) {
 
 CHRONICLE_FUNCTION(chronicle_audit_check_options) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
-    throw Error("22004", "audit_check_options() does not accept NULL arguments");
+    throw Error(sqlstate::kNullValueNotAllowed, "audit_check_options() does not accept NULL arguments");
   }
   const Oid relid = PG_GETARG_OID(0);
   Name trigger_name = PG_GETARG_NAME(1);
@@ -203,7 +204,7 @@ CHRONICLE_FUNCTION(chronicle_audit_check_options) {
   pg::pg_call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count); });
   auto** args = static_cast<char**>(pg::pg_call([&] { return palloc0(sizeof(char*) * (count + 1)); }));
   for (int i = 0; i < count; ++i) {
-    if (nulls[i]) throw Error("22004", "trigger options must not be NULL");
+    if (nulls[i]) throw Error(sqlstate::kNullValueNotAllowed, "trigger options must not be NULL");
     args[i] = pg::pg_call([&] { return text_to_cstring(DatumGetTextPP(elements[i])); });
   }
   Trigger trigger{};

@@ -174,7 +174,7 @@ HTAB* entries_of(Cache& cache) {
 }  // namespace
 
 int detail::register_trigger_cache(const char* name) {
-  if (cache_count == kMaxCaches) throw_error(ERRCODE_INTERNAL_ERROR, "too many chronicle trigger caches");
+  if (cache_count == kMaxCaches) throw Error(sqlstate::kInternalError, "too many chronicle trigger caches");
   caches[cache_count] = Cache{name, nullptr};
   return cache_count++;
 }

@@ -9,7 +9,6 @@
 #include "pg/direct_write.h"
 #include "pg/spi.h"
 #include "pg/trigger.h"
-#include "posts/extension_relation.h"
 #include "posts/posts.h"
 
 extern "C" {
@@ -130,7 +129,7 @@ IndexScanDesc scan_pair(Relation rel, Relation index, Snapshot snapshot, Datum u
 // Deletes at most kMaxFoldedDeltas of the pair's deltas visible to the snapshot
 // and returns their sum.
 int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
-  Relation deltas = table_open(extension_relation(schema, "post_count_deltas"), RowExclusiveLock);
+  Relation deltas = table_open(pg::extension_relation(schema, "post_count_deltas"), RowExclusiveLock);
   const AttrNumber delta_column = columns_of(deltas, deltas_columns, "delta").count;
   // Deltas are rare (a writer that found the pair busy, or one under REPEATABLE
   // READ): mostly the table has no page at all, and no scan can find a row.
@@ -139,7 +138,7 @@ int64 take_deltas(Oid schema, EState* estate, Datum user_id, Datum status) {
     table_close(deltas, NoLock);
     return 0;
   }
-  Relation index = index_open(extension_relation(schema, "post_count_deltas_key"), RowExclusiveLock);
+  Relation index = index_open(pg::extension_relation(schema, "post_count_deltas_key"), RowExclusiveLock);
   TupleTableSlot* slot = table_slot_create(deltas, &estate->es_tupleTable);
   IndexScanDesc scan = scan_pair(deltas, index, estate->es_snapshot, user_id, status);
   int64 sum = 0;
@@ -169,8 +168,8 @@ int64 fold_pair(Oid schema, Datum user_id, Datum status, int64 change) {
 
   const int64 folded = take_deltas(schema, estate, user_id, status);
 
-  Relation totals = table_open(extension_relation(schema, "post_count_totals"), RowExclusiveLock);
-  Relation key = index_open(extension_relation(schema, "post_count_totals_pkey"), RowExclusiveLock);
+  Relation totals = table_open(pg::extension_relation(schema, "post_count_totals"), RowExclusiveLock);
+  Relation key = index_open(pg::extension_relation(schema, "post_count_totals_pkey"), RowExclusiveLock);
   TupleDesc desc = RelationGetDescr(totals);
   const CountColumns& columns = columns_of(totals, totals_columns, "post_count");
   const AttrNumber user_column = columns.user_id;
@@ -385,7 +384,7 @@ void apply_deltas(const Counts& deltas, Oid schema) {
 
 Datum after_write(FunctionCallInfo fcinfo, const pg::TriggerShape& shape, bool inserted) {
   TriggerData* trigger = pg::require_trigger(fcinfo, shape);
-  const Oid schema = extension_schema(fcinfo);
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); });
   require_posts(trigger, schema, shape.function);
   Tuplestorestate* rows = inserted ? trigger->tg_newtable : trigger->tg_oldtable;
   if (rows == nullptr) {
@@ -421,7 +420,7 @@ CountKey key_of_row(TriggerData* trigger, HeapTuple row, AttrNumber user_attnum,
 
 Datum after_update(FunctionCallInfo fcinfo) {
   TriggerData* trigger = pg::require_trigger(fcinfo, kUpdateShape);
-  const Oid schema = extension_schema(fcinfo);
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); });
   require_posts(trigger, schema, kUpdateShape.function);
   const AttrNumber user_attnum = pg::find_column(trigger, "user_id");
   const AttrNumber status_attnum = pg::find_column(trigger, "status");

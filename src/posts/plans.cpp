@@ -4,7 +4,7 @@
 #include <string>
 
 #include "pg/boundary.h"
-#include "posts/extension_relation.h"
+#include "pg/catalog.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -70,11 +70,6 @@ Definition definition_of(Query query, const std::string& schema) {
 
 }  // namespace
 
-Oid extension_schema(FunctionCallInfo fcinfo) {
-  const Oid function = fcinfo->flinfo->fn_oid;
-  return pg::pg_call([&] { return get_func_namespace(function); });
-}
-
 SPIPlanPtr plan_for(Query query, Oid schema) {
   if (saved.schema != schema) {
     for (SPIPlanPtr& plan : saved.plans) {
@@ -100,7 +95,7 @@ SPIPlanPtr plan_for(Query query, Oid schema) {
 }
 
 void require_not_null(FunctionCallInfo fcinfo, int index, const char* name) {
-  if (PG_ARGISNULL(index)) throw Error("22004", fmt::format("{} must not be NULL", name));
+  if (PG_ARGISNULL(index)) throw Error(sqlstate::kNullValueNotAllowed, fmt::format("{} must not be NULL", name));
 }
 
 int64 count_argument(FunctionCallInfo fcinfo, int index, const char* name, bool null_means_all) {
@@ -128,14 +123,7 @@ ReturnSetInfo* begin_materialized(FunctionCallInfo fcinfo) {
 namespace {
 
 Oid owner_of(Oid schema, const char* table) {
-  const Oid relation = pg::pg_call([&] { return extension_relation(schema, table); });
-  return pg::pg_call([&] {
-    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", relation);
-    const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-    ReleaseSysCache(tuple);
-    return owner;
-  });
+  return pg::pg_call([&] { return pg::relation_owner(pg::extension_relation(schema, table)); });
 }
 
 }  // namespace

@@ -44,9 +44,6 @@ enum class Query {
   DeltaInsert,
 };
 
-// The schema of the function being called (fcinfo's own namespace).
-Oid extension_schema(FunctionCallInfo fcinfo);
-
 // The saved plan of `query` for `schema`. Requires an SPI connection.
 SPIPlanPtr plan_for(Query query, Oid schema);
 

@@ -1,5 +1,6 @@
 #include "core/post_cursor.h"
 #include "pg/boundary.h"
+#include "pg/catalog.h"
 #include "pg/hmac_sha256.h"
 #include "pg/spi.h"
 #include "posts/posts.h"
@@ -107,7 +108,7 @@ Cached cached;
 }  // namespace
 
 const std::string& cursor_secret(pg::SpiSession& spi, Oid schema) {
-  const Oid relation = pg::pg_call([&] { return get_relname_relid("cursor_secret", schema); });
+  const Oid relation = pg::pg_call([&] { return pg::find_extension_relation(schema, "cursor_secret"); });
   if (OidIsValid(relation) && relation == cached.relation && cached.read_in == MyProc->lxid) return cached.secret;
 
   SPIPlanPtr plan = plan_for(Query::CursorSecret, schema);
@@ -154,7 +155,8 @@ CHRONICLE_FUNCTION(chronicle_get_user_posts) {
   ReturnSetInfo* result = posts::begin_materialized(fcinfo);
   if (limit == 0) return Datum(0);
 
-  const posts::UserPostsScope scope{posts::extension_schema(fcinfo), PG_GETARG_DATUM(0), !PG_ARGISNULL(1),
+  const posts::UserPostsScope scope{pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); }),
+                                    PG_GETARG_DATUM(0), !PG_ARGISNULL(1),
                                     PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1)};
   pg::SpiSession spi;
   posts::SortKey from = posts::first_key();
@@ -229,7 +231,8 @@ CHRONICLE_FUNCTION(chronicle_get_user_posts_keyset) {
   const int64 limit = posts::count_argument(fcinfo, 2, "p_limit", true);
   ReturnSetInfo* result = posts::begin_materialized(fcinfo);
 
-  const posts::UserPostsScope scope{posts::extension_schema(fcinfo), PG_GETARG_DATUM(0), !PG_ARGISNULL(1),
+  const posts::UserPostsScope scope{pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); }),
+                                    PG_GETARG_DATUM(0), !PG_ARGISNULL(1),
                                     PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1)};
   std::string status_storage;
   const cursor::Scope signed_for = posts::cursor_scope(scope, status_storage);
@@ -298,7 +301,7 @@ CHRONICLE_FUNCTION(chronicle_get_popular_posts) {
 
   Datum values[2] = {Int32GetDatum(static_cast<int32>(days)), Int64GetDatum(limit)};
   const char nulls[2] = {reaches_past_oldest_timestamp(days) ? 'n' : ' ', limit < 0 ? 'n' : ' '};
-  const Oid schema = posts::extension_schema(fcinfo);
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); });
   pg::SpiSession spi;
   spi.execute(posts::plan_for(posts::Query::Popular, schema), values, nulls, true);
   SPITupleTable* rows = spi.result();

@@ -1,4 +1,5 @@
 #include "pg/boundary.h"
+#include "pg/catalog.h"
 #include "pg/spi.h"
 #include "posts/posts.h"
 
@@ -17,10 +18,10 @@ CHRONICLE_FUNCTION(chronicle_increment_post_views) {
     throw Error(sqlstate::kInvalidParameterValue, fmt::format("p_increment must be at least 1, got {}", increment));
   }
   Datum values[2] = {PG_GETARG_DATUM(0), Int32GetDatum(increment)};
-  const Oid schema = posts::extension_schema(fcinfo);
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); });
   pg::SpiSession spi;
   if (spi.execute(posts::plan_for(posts::Query::Increment, schema), values, nullptr, false) == 0) {
-    throw Error("P0002", fmt::format("Post {} not found or not published", posts::uuid_text(values[0])));
+    throw Error(sqlstate::kNoDataFound, fmt::format("Post {} not found or not published", posts::uuid_text(values[0])));
   }
   bool is_null = false;
   const Datum count = SPI_getbinval(spi.result()->vals[0], spi.result()->tupdesc, 1, &is_null);
@@ -34,10 +35,11 @@ CHRONICLE_FUNCTION(chronicle_soft_delete_user) {
   posts::require_not_null(fcinfo, 0, "p_user_id");
   Datum values[2] = {PG_GETARG_DATUM(0), PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1)};
   const char nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
-  const Oid schema = posts::extension_schema(fcinfo);
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(fcinfo->flinfo->fn_oid); });
   pg::SpiSession spi;
   if (spi.execute(posts::plan_for(posts::Query::SoftDelete, schema), values, nulls, false) == 0) {
-    throw Error("P0002", fmt::format("User {} not found or already deleted", posts::uuid_text(values[0])));
+    throw Error(sqlstate::kNoDataFound,
+                fmt::format("User {} not found or already deleted", posts::uuid_text(values[0])));
   }
   PG_RETURN_VOID();
 }
