@@ -37,7 +37,7 @@ PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK = -lfmt -lstdc++
 # A server built with lz4 gets audit row images compressed by liblz4 directly
-# (src/audit/image_compression.cpp); the headers come from liblz4-dev.
+# (src/audit/sink.cpp); the headers come from liblz4-dev.
 ifneq ($(shell grep -s '^\#define USE_LZ4 1' $(shell $(PG_CONFIG) --includedir-server)/pg_config.h),)
 SHLIB_LINK += -llz4
 endif

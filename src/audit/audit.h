@@ -81,7 +81,7 @@ struct AuditConfig {
   int primary_key_count;             // 0 when the table has no primary key
   AttrNumber* primary_key;           // its columns
   Oid audit_schema;                  // the extension's schema: the writer resolves the table
-                                     // named audit_logs there at each write (writer.h)
+                                     // named audit_logs there at each write (sink.cpp)
   Oid extension_owner;               // pg_extension.extowner: whom the writer's INSERT is as
   const char* description;           // "trigger \"t\" on table \"s.r\"", for messages
 };
@@ -199,7 +199,7 @@ struct AuditSink {
   Datum table_name;              // the audited table's name as varchar
   Datum created_at;              // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;
-  char image_compression[2];  // old_data, new_data: how row images are compressed (image_compression.h)
+  char image_compression[2];  // old_data, new_data: how row images are compressed (sink.cpp)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
   // The general path (general is false on the fast path, which leaves these unset).
@@ -237,7 +237,7 @@ void close_sink(AuditSink* sink);
 // (RowExclusiveLock), pointed at config's table. nullptr when the kept sink is
 // in use (an audit write nested inside another's, through an index expression
 // on audit_logs), or when audit_logs does not have the installed shape (the
-// general path, writer.h): the caller then opens a sink of its own.
+// general path, above): the caller then opens a sink of its own.
 AuditSink* acquire_row_sink(const AuditConfig& config);
 
 // Closes the relations the row was written through; keeps the memory.

@@ -50,8 +50,8 @@ namespace chronicle::audit {
 // repeated keys) stays below that, so it would be written (heap and WAL) in full.
 // A column whose storage the DBA set to PLAIN or EXTERNAL is never compressed;
 // one with a compression method set (ALTER COLUMN ... SET COMPRESSION) uses it;
-// otherwise lz4 when the server has it (fast enough to cost about a microsecond a
-// row), else the server's default_toast_compression.
+// otherwise lz4 when the server has it (fast enough to pay on every row), else
+// the server's default_toast_compression.
 
 namespace {
 

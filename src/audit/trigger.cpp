@@ -18,7 +18,7 @@ extern "C" {
 }
 
 // audit_trigger_function(): writes one audit_logs row per inserted, updated or
-// deleted row (CONTRACT.md). Two ways to fire it:
+// deleted row (README.md, "The audit log"). Two ways to fire it:
 //  * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW: one audit row per firing;
 //  * AFTER ... FOR EACH STATEMENT REFERENCING OLD TABLE AS o NEW TABLE AS n:
 //    the audit rows of the whole statement in one pass, written in batches
@@ -81,7 +81,7 @@ void rewind(Tuplestorestate* table) {
   tuplestore_rescan(table);
 }
 
-// Statement mode. Hot path: no C++ object with a destructor is alive (rule 3).
+// Statement mode. Hot path: no C++ object with a destructor is alive (boundary rule 3).
 // An UPDATE's old and new images are paired by position: PostgreSQL appends
 // each updated row's two images to the transition tables together, so the n-th
 // old row is the n-th new row's before-image, even when the UPDATE changed the

@@ -161,10 +161,9 @@ const CountColumns& columns_of(Relation rel, CountColumns& columns, const char* 
 // At most this many delta rows are folded by one fold. Deltas pile up when one
 // transaction changes many posts of the same (user_id, status), such as a bulk
 // status UPDATE (only its first row of each pair folds: first_fold_in_transaction);
-// the next writer of the pair would otherwise delete them all inside its own
-// single-row write. The rest stays for later writers; readers add the deltas
-// not folded yet, so counts stay exact either way. Each delta folded costs a
-// heap delete and its WAL, a few microseconds.
+// the next writer of the pair would otherwise delete them all, each a heap
+// delete and its WAL, inside its own single-row write. The rest stays for later
+// writers; readers add the deltas not folded yet, so counts stay exact either way.
 constexpr int kMaxFoldedDeltas = 128;
 
 // An MVCC scan of `index` (user_id, status) for one pair; the caller ends it.

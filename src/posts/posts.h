@@ -130,7 +130,7 @@ std::string popular_query(const std::string& schema);
 // The cursor secret (bytea), read as the owner of its table.
 std::string cursor_secret_query(const std::string& schema);
 // post_counts maintenance, $1 uuid user, $2 varchar status: append delta $3
-// (int8). The fold is native (post_count_store.h).
+// (int8). The fold is native (counts.cpp).
 std::string delta_insert_query(const std::string& schema);
 
 // Reading one user's posts in the API's order: shared by get_user_posts (offset
