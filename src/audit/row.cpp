@@ -119,8 +119,11 @@ void push_value(JsonbParseState** state, const AuditColumn& column, Datum value)
   }
 }
 
-}  // namespace
-
+// A row as JSONB, equal to to_jsonb(row): built straight from the deformed
+// tuple with the column metadata of AuditConfig (no text round trip, no SPI).
+// values/nulls: the relation's deformed tuple (indexed by attnum - 1).
+// Allocates in CurrentMemoryContext. Hot path: plain PostgreSQL calls, no C++
+// object alive, so an ERROR may longjmp through it (boundary rule 3).
 Datum row_to_jsonb(const AuditConfig& config, const Datum* values, const bool* nulls) {
   JsonbParseState* state = nullptr;
   pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
@@ -144,6 +147,7 @@ Datum row_to_jsonb(const AuditConfig& config, const Datum* values, const bool* n
   return JsonbPGetDatum(JsonbValueToJsonb(result));
 }
 
+// True when the two non-null values of `column` are the same (not distinct).
 bool same_value(const AuditColumn& column, Datum a, Datum b) {
   return pg::same_value(column.equality == Equality::Operator ? &column.equal : nullptr, column.collation,
                         column.typbyval, column.typlen, a, b);
@@ -152,6 +156,11 @@ bool same_value(const AuditColumn& column, Datum a, Datum b) {
 // '{}'::text[], for INSERT and DELETE.
 Datum no_changed_fields() { return PointerGetDatum(construct_empty_array(TEXTOID)); }
 
+// changed_fields: a text[] of the names of the columns whose value IS DISTINCT
+// FROM the old one, in column order, leaving out ignored ones; '{}' when
+// nothing changed. Compares datums with the type's = operator (or their binary
+// images for types without one, see Equality). Hot path: plain PostgreSQL
+// calls only (boundary rule 3).
 Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls, const Datum* new_values,
                      const bool* new_nulls) {
   Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (config.column_count + 1)));
@@ -167,8 +176,6 @@ Datum changed_fields(const AuditConfig& config, const Datum* old_values, const b
   if (count == 0) return no_changed_fields();
   return PointerGetDatum(construct_array(names, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
-
-namespace {
 
 // COALESCE(NEW.column, OLD.column) for a uuid column, copied out of the slots.
 bool coalesce_uuid(AttrNumber attnum, TupleTableSlot* new_slot, TupleTableSlot* old_slot, Datum* value) {

@@ -100,8 +100,9 @@ Datum compress_lz4(const struct varlena* value, int32 raw_size) {
 }
 #endif
 
-}  // namespace
-
+// The method for audit_logs column attno (0-based): the column's own, else lz4
+// when the server has it, else default_toast_compression; InvalidCompressionMethod
+// when the column's storage is PLAIN or EXTERNAL (never compressed).
 char image_compression(Relation rel, int attno) {
   Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attno);
   if (attr->attstorage != TYPSTORAGE_EXTENDED && attr->attstorage != TYPSTORAGE_MAIN) return InvalidCompressionMethod;
@@ -113,6 +114,9 @@ char image_compression(Relation rel, int attno) {
 #endif
 }
 
+// The image compressed with method, or unchanged when it is small, already
+// compressed or external, or when compressing saves nothing. Allocated in the
+// current memory context.
 Datum compress_image(Datum image, char method) {
   if (method == InvalidCompressionMethod) return image;
   const auto* value = reinterpret_cast<const struct varlena*>(DatumGetPointer(image));
@@ -127,6 +131,8 @@ Datum compress_image(Datum image, char method) {
 #endif
   return compressed != 0 ? compressed : image;
 }
+
+}  // namespace
 
 namespace {
 
@@ -599,6 +605,10 @@ void write_general_row(AuditSink* sink, const AuditRow& row) {
 
 }  // namespace
 
+namespace {
+
+// Opens the table named audit_logs in `schema` now (RowExclusiveLock); 42P01 when
+// there is none, 42809 when it is neither a table nor a partitioned table.
 Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   if (!resolved_callback_registered) {
     CacheRegisterRelcacheCallback(invalidate_resolved, 0);
@@ -634,6 +644,8 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   }
 }
 
+// Points an open sink at the audited table of config, in the current
+// transaction and command; the table's name is allocated in context.
 void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext context) {
   MemoryContext old = MemoryContextSwitchTo(context);
   if (sink->general) {
@@ -648,6 +660,8 @@ void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext conte
   sink->estate->es_output_cid = sink->command;
 }
 
+}  // namespace
+
 void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   *sink = AuditSink{};
   AuditLogShape shape{};
@@ -657,12 +671,20 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   target_sink(sink, config, sink->estate->es_query_cxt);
 }
 
+namespace {
+
+// Builds a sink (capacity 1) in the current memory context that may outlive
+// the statement: its memory is kept until the context goes, and the relations
+// are opened and closed around each use (acquire_row_sink). It leaves them open.
+// Fast path only: `rel` is audit_logs, open, of the installed shape.
 void build_lasting_sink(AuditSink* sink, Relation rel, const AuditLogShape& shape) {
   Assert(shape.installed);
   *sink = AuditSink{};
   sink->relation = rel;
   build_sink(sink, 1, true, shape, InvalidOid);
 }
+
+}  // namespace
 
 void add_audit_row(AuditSink* sink, const AuditRow& row) {
   if (sink->general) {
