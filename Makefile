@@ -5,6 +5,7 @@
 #   make installcheck        pg_regress (sql/, expected/)
 #   make prove_installcheck  pgTAP through pg_prove (test/pgtap)
 #   make upgradecheck        every version path (test/upgrade/run)
+#   make reliabilitycheck    crash, concurrency, bad input, ... (test/reliability/run)
 #   make unitcheck           the PostgreSQL-free core's GoogleTest tests (CMake, ctest; no server)
 # Habits: `make format` / `make format-check` (clang-format), `make lint`
 # (clang-tidy over every translation unit), `make compile_commands.json`.
@@ -37,7 +38,7 @@ PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK = -lfmt -lstdc++
 # A server built with lz4 gets audit row images compressed by liblz4 directly
-# (src/audit/image_compression.cpp); the headers come from liblz4-dev.
+# (src/audit/sink.cpp); the headers come from liblz4-dev.
 ifneq ($(shell grep -s '^\#define USE_LZ4 1' $(shell $(PG_CONFIG) --includedir-server)/pg_config.h),)
 SHLIB_LINK += -llz4
 endif
@@ -60,10 +61,11 @@ override CXXFLAGS += $(DEPFLAGS)
 EXTRA_CLEAN += $(OBJS:.o=.d)
 
 # --- Test suites (scripts/test runs each under a time limit) ---------------------
-.PHONY: prove_installcheck unitcheck upgradecheck
+.PHONY: prove_installcheck unitcheck upgradecheck reliabilitycheck
 
 # pgTAP files through pg_prove, in a database of their own (re)created here.
-# PROVE_TESTS and PROVE_FLAGS as in PGXS's prove_installcheck.
+# PROVE_TESTS and PROVE_FLAGS as in PGXS's prove_installcheck. posts_plans.sql
+# reads the query texts from the test-only module (make -C test/boundary install).
 PG_PROVE ?= pg_prove
 PROVE_TESTS ?= $(sort $(wildcard test/pgtap/*.sql))
 PGTAP_DB ?= chronicle_tap
@@ -82,6 +84,10 @@ unitcheck:
 
 upgradecheck:
 	test/upgrade/run
+
+# RELIABILITY_SUITES: some of them by name (test/reliability/README.md).
+reliabilitycheck:
+	test/reliability/run $(RELIABILITY_SUITES)
 
 # --- Habits ------------------------------------------------------------------------
 .PHONY: format format-check lint compile_commands.json

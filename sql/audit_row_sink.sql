@@ -1,4 +1,4 @@
--- Row mode keeps one audit sink per session (src/audit/row_sink.cpp): what it
+-- Row mode keeps one audit sink per session (src/audit/sink.cpp): what it
 -- builds from audit_logs (executor state, index infos, the GIN's state) serves
 -- row after row, across statements and transactions. So every change to
 -- audit_logs between two rows (an index, a column, a constraint, TRUNCATE) must

@@ -1,4 +1,4 @@
-#include "audit/config.h"
+#include "audit/audit.h"
 
 #include <algorithm>
 #include <string>
@@ -6,8 +6,7 @@
 
 #include "core/options.h"
 #include "pg/boundary.h"
-#include "pg/equality.h"
-#include "pg/not_an_edit.h"
+#include "pg/catalog.h"
 #include "pg/trigger.h"
 
 extern "C" {
@@ -118,38 +117,9 @@ void resolve_column(AuditColumn& column, Form_pg_attribute attr, MemoryContext c
 
 // The uuid column `name`, if the table has a live one of exactly that type.
 AttrNumber default_uuid_column(TupleDesc desc, const char* name) {
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute attr = TupleDescAttr(desc, i);
-    if (!attr->attisdropped && std::strcmp(NameStr(attr->attname), name) == 0) {
-      if (attr->atttypid != UUIDOID) return InvalidAttrNumber;
-      return attr->attnum;
-    }
-  }
-  return 0;
-}
-
-// The owner of the extension the function belongs to (pg_extension.extowner);
-// the function's own owner when it belongs to none.
-Oid owner_of_extension_of(Oid function_oid) {
-  const Oid extension = getExtensionOfObject(ProcedureRelationId, function_oid);
-  Oid owner = InvalidOid;
-  if (OidIsValid(extension)) {
-    Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(extension));
-    SysScanDesc scan = systable_beginscan(catalog, ExtensionOidIndexId, true, nullptr, 1, &key);
-    HeapTuple tuple = systable_getnext(scan);
-    if (HeapTupleIsValid(tuple)) owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
-    systable_endscan(scan);
-    table_close(catalog, AccessShareLock);
-  }
-  if (!OidIsValid(owner)) {
-    HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function_oid));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for function %u", function_oid);
-    owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
-    ReleaseSysCache(tuple);
-  }
-  return owner;
+  const AttrNumber attnum = pg::live_column(desc, name);
+  if (attnum == InvalidAttrNumber || TupleDescAttr(desc, attnum - 1)->atttypid != UUIDOID) return InvalidAttrNumber;
+  return attnum;
 }
 
 }  // namespace
@@ -222,12 +192,13 @@ AuditConfig* build_audit_config(TriggerData* trigger, MemoryContext context, Oid
 
   // audit_logs lives in the schema of the trigger function: the extension's. The
   // table itself is resolved by name at each write (a rotation is followed).
-  const Oid schema = pg::pg_call([&] { return get_func_namespace(function_oid); });
+  const Oid schema = pg::pg_call([&] { return pg::extension_schema(function_oid); });
   config->audit_schema = schema;
-  if (!OidIsValid(pg::pg_call([&] { return get_relname_relid("audit_logs", schema); }))) {
-    throw Error("42P01", fmt::format("relation \"audit_logs\" does not exist in the schema of {}", description));
+  if (!OidIsValid(pg::pg_call([&] { return pg::find_extension_relation(schema, "audit_logs"); }))) {
+    throw Error(sqlstate::kUndefinedTable,
+                fmt::format("relation \"audit_logs\" does not exist in the schema of {}", description));
   }
-  config->extension_owner = pg::pg_call([&] { return owner_of_extension_of(function_oid); });
+  config->extension_owner = pg::pg_call([&] { return pg::extension_owner(function_oid); });
   return config;
 }
 

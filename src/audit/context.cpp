@@ -1,14 +1,14 @@
-#include "audit/context.h"
+#include "audit/audit.h"
 
 #include <string>
 
 #include "core/uuid.h"
 #include "pg/boundary.h"
-#include "pg/settings.h"
 
 extern "C" {
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/inet.h"
 #include "utils/memutils.h"
 #include "utils/uuid.h"
@@ -16,6 +16,11 @@ extern "C" {
 
 namespace chronicle::audit {
 namespace {
+
+// The settings, defined by define_settings. Unset or set to '': nullptr or empty.
+char* setting_actor_id = nullptr;    // chronicle.actor_id
+char* setting_client_ip = nullptr;   // chronicle.client_ip
+char* setting_user_agent = nullptr;  // chronicle.user_agent
 
 bool is_set(const char* setting) { return setting != nullptr && setting[0] != '\0'; }
 
@@ -100,25 +105,37 @@ void resolve_client_addr() {
 
 }  // namespace
 
+void define_settings() {
+  DefineCustomStringVariable("chronicle.actor_id", "The uuid of the user an audited change is made for.",
+                             "Applications run SET LOCAL chronicle.actor_id = '<uuid>' in each transaction; "
+                             "audit rows then record it as user_id.",
+                             &setting_actor_id, nullptr, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("chronicle.client_ip", "The client address recorded in audit rows.",
+                             "When unset, audit rows record inet_client_addr().", &setting_client_ip, nullptr,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("chronicle.user_agent", "The user agent recorded in audit rows.", nullptr,
+                             &setting_user_agent, nullptr, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
 ChangeContext current_change_context() {
   ChangeContext context{};
   bool own_ip = false;
-  if (is_set(pg::setting_actor_id)) {
+  if (is_set(setting_actor_id)) {
     context.has_actor = true;
-    context.actor = cached(actor_cache, pg::setting_actor_id, parse_actor);
+    context.actor = cached(actor_cache, setting_actor_id, parse_actor);
   }
-  if (is_set(pg::setting_client_ip)) {
+  if (is_set(setting_client_ip)) {
     context.has_ip = true;
-    context.ip = cached(ip_cache, pg::setting_client_ip, parse_ip);
+    context.ip = cached(ip_cache, setting_client_ip, parse_ip);
     own_ip = true;
   } else {
     resolve_client_addr();  // kept for the session, never freed: no copy
     context.has_ip = !client_addr_null;
     context.ip = client_addr;
   }
-  if (is_set(pg::setting_user_agent)) {
+  if (is_set(setting_user_agent)) {
     context.has_agent = true;
-    context.agent = cached(agent_cache, pg::setting_user_agent, parse_agent);
+    context.agent = cached(agent_cache, setting_user_agent, parse_agent);
   }
   // The firing's own copies, in its memory (the current context): the cache
   // frees a value when its setting changes, and user code that runs during

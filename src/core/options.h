@@ -1,4 +1,4 @@
-// Trigger options of the form key=value (see CONTRACT.md, audit_trigger_function).
+// Trigger options of the form key=value (README.md, "The audit log").
 // Parsing is pure C++: it knows nothing of relations, only of syntax and of the
 // keys a caller accepts. Checking that a named column exists is the caller's job.
 #pragma once

@@ -14,10 +14,6 @@ const char* PgError::what() const noexcept {
   return data_ != nullptr && data_->message != nullptr ? data_->message : "PostgreSQL error";
 }
 
-std::string sqlstate_string(int sqlcode) { return unpack_sql_state(sqlcode); }
-
-void throw_error(int sqlcode, const std::string& message) { throw Error(sqlstate_string(sqlcode), message); }
-
 namespace detail {
 namespace {
 

@@ -1,4 +1,4 @@
-// The C/C++ boundary (ARCHITECTURE.md, "The C/C++ boundary").
+// The C/C++ boundary (doc/architecture.md, boundary rules 1 and 2).
 //
 // PostgreSQL reports errors with siglongjmp, which skips C++ destructors; a C++
 // exception that reaches a PostgreSQL frame is undefined behaviour. Two tools keep
@@ -103,11 +103,6 @@ auto pg_call(F&& f) -> decltype(f()) {
   if (call.thrown) std::rethrow_exception(call.thrown);
   if constexpr (!std::is_void_v<R>) return call.result;
 }
-
-// Throws chronicle::Error with a PostgreSQL SQLSTATE macro value.
-[[noreturn]] void throw_error(int sqlcode, const std::string& message);
-
-std::string sqlstate_string(int sqlcode);
 
 }  // namespace chronicle::pg
 

@@ -9,7 +9,7 @@ namespace {
 
 uint64 check_result(int code, const char* what) {
   if (code < 0) {
-    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("{} failed: {}", what, SPI_result_code_string(code)));
+    throw Error(sqlstate::kInternalError, fmt::format("{} failed: {}", what, SPI_result_code_string(code)));
   }
   return SPI_processed;
 }
@@ -19,7 +19,7 @@ uint64 check_result(int code, const char* what) {
 SpiSession::SpiSession() : unwinding_at_start_(std::uncaught_exceptions()), caller_context_(CurrentMemoryContext) {
   const int code = pg_call([] { return SPI_connect(); });
   if (code != SPI_OK_CONNECT) {
-    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_connect failed: {}", SPI_result_code_string(code)));
+    throw Error(sqlstate::kInternalError, fmt::format("SPI_connect failed: {}", SPI_result_code_string(code)));
   }
 }
 
@@ -44,10 +44,10 @@ uint64 SpiSession::execute(const char* sql, bool read_only, long count) {
 SPIPlanPtr prepare_saved_plan(const char* sql, int nargs, Oid* argtypes, int cursor_options) {
   SPIPlanPtr plan = pg_call([&] { return SPI_prepare_cursor(sql, nargs, argtypes, cursor_options); });
   if (plan == nullptr) {
-    throw_error(ERRCODE_INTERNAL_ERROR, fmt::format("SPI_prepare failed: {}", SPI_result_code_string(SPI_result)));
+    throw Error(sqlstate::kInternalError, fmt::format("SPI_prepare failed: {}", SPI_result_code_string(SPI_result)));
   }
   const int code = pg_call([&] { return SPI_keepplan(plan); });
-  if (code != 0) throw_error(ERRCODE_INTERNAL_ERROR, "SPI_keepplan failed");
+  if (code != 0) throw Error(sqlstate::kInternalError, "SPI_keepplan failed");
   return plan;
 }
 

@@ -1,19 +1,25 @@
-#include "posts/plans.h"
+#include "posts/posts.h"
 
 #include <array>
 #include <string>
 
 #include "pg/boundary.h"
-#include "posts/queries.h"
+#include "pg/catalog.h"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
 }
 
 namespace chronicle::posts {
+
 namespace {
 
 constexpr std::size_t kQueryCount = static_cast<std::size_t>(Query::DeltaInsert) + 1;
@@ -64,11 +70,6 @@ Definition definition_of(Query query, const std::string& schema) {
 
 }  // namespace
 
-Oid extension_schema(FunctionCallInfo fcinfo) {
-  const Oid function = fcinfo->flinfo->fn_oid;
-  return pg::pg_call([&] { return get_func_namespace(function); });
-}
-
 SPIPlanPtr plan_for(Query query, Oid schema) {
   if (saved.schema != schema) {
     for (SPIPlanPtr& plan : saved.plans) {
@@ -92,5 +93,47 @@ SPIPlanPtr plan_for(Query query, Oid schema) {
   }
   return slot;
 }
+
+void require_not_null(FunctionCallInfo fcinfo, int index, const char* name) {
+  if (PG_ARGISNULL(index)) throw Error(sqlstate::kNullValueNotAllowed, fmt::format("{} must not be NULL", name));
+}
+
+int64 count_argument(FunctionCallInfo fcinfo, int index, const char* name, bool null_means_all) {
+  if (PG_ARGISNULL(index)) {
+    if (null_means_all) return -1;
+    require_not_null(fcinfo, index, name);
+  }
+  const int32 value = PG_GETARG_INT32(index);
+  if (value < 0) {
+    throw Error(sqlstate::kInvalidParameterValue, fmt::format("{} must not be negative, got {}", name, value));
+  }
+  return value;
+}
+
+std::string uuid_text(Datum uuid) {
+  const char* text = pg::pg_call([&] { return DatumGetCString(DirectFunctionCall1(uuid_out, uuid)); });
+  return text;
+}
+
+ReturnSetInfo* begin_materialized(FunctionCallInfo fcinfo) {
+  pg::pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+}
+
+namespace {
+
+Oid owner_of(Oid schema, const char* table) {
+  return pg::pg_call([&] { return pg::relation_owner(pg::extension_relation(schema, table)); });
+}
+
+}  // namespace
+
+OwnerScope::OwnerScope(Oid schema, const char* table) {
+  const Oid owner = owner_of(schema, table);
+  GetUserIdAndSecContext(&saved_user_, &saved_context_);
+  SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+OwnerScope::~OwnerScope() { SetUserIdAndSecContext(saved_user_, saved_context_); }
 
 }  // namespace chronicle::posts

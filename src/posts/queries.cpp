@@ -1,4 +1,4 @@
-#include "posts/queries.h"
+#include "posts/posts.h"
 
 #include <fmt/format.h>
 
@@ -69,7 +69,7 @@ std::string popular_query(const std::string& schema) {
       " FROM {0}.posts p JOIN {0}.users u ON u.id OPERATOR(pg_catalog.=) p.user_id"
       " WHERE p.status OPERATOR(pg_catalog.=) 'published'"
       // $1 NULL: p_days reaches back past the oldest timestamp, so the bound is
-      // the oldest one (get_popular_posts.cpp). A custom plan folds the
+      // the oldest one (reads.cpp). A custom plan folds the
       // COALESCE either way, so the index range stays.
       " AND p.published_at OPERATOR(pg_catalog.>=) COALESCE("
       "CURRENT_TIMESTAMP OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $1),"

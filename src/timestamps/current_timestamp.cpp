@@ -1,4 +1,4 @@
-#include "timestamps/current_timestamp.h"
+#include "timestamps/timestamps.h"
 
 extern "C" {
 #include "access/xact.h"

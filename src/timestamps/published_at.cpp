@@ -7,8 +7,7 @@
 // `NEW.status = 'published'` would, so enum and domain status columns work too.
 #include "pg/boundary.h"
 #include "pg/trigger.h"
-#include "pg/trigger_cache.h"
-#include "timestamps/current_timestamp.h"
+#include "timestamps/timestamps.h"
 
 extern "C" {
 #include "access/htup_details.h"

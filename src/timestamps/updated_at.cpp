@@ -7,10 +7,8 @@
 
 #include "core/options.h"
 #include "pg/boundary.h"
-#include "pg/not_an_edit.h"
 #include "pg/trigger.h"
-#include "pg/trigger_cache.h"
-#include "timestamps/current_timestamp.h"
+#include "timestamps/timestamps.h"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -1,7 +1,8 @@
 -- Every query the posts API runs uses an index on a realistic table: 100,000
 -- posts over 2,000 users (one with 20,000), loaded by bench/load_posts.sql and
--- VACUUM ANALYZEd. Each query text comes from the installed library itself
--- (chronicle_posts_query_text), is PREPAREd with the parameter types the
+-- VACUUM ANALYZEd. Each query text is the library's own (src/posts/queries.cpp,
+-- read through chronicle_posts_query_text of the test-only module
+-- test/boundary), is PREPAREd with the parameter types the
 -- library uses and EXPLAINed (FORMAT JSON) both as the generic plan a backend
 -- settles on and as a custom plan for the 20,000-post user. A change that loses
 -- an index, or a query the planner can no longer serve from one, fails here.
@@ -27,7 +28,7 @@ CREATE EXTENSION chronicle;
 SET max_parallel_workers_per_gather = 0;
 
 CREATE FUNCTION pg_temp.query_text(name text, schema text) RETURNS text
-    LANGUAGE C STRICT AS '$libdir/chronicle', 'chronicle_posts_query_text';
+    LANGUAGE C STRICT AS '$libdir/chronicle_boundary_test', 'chronicle_posts_query_text';
 
 -- PREPAREs a query of the library under its own name.
 CREATE FUNCTION pg_temp.prepare(name text, types text) RETURNS void LANGUAGE plpgsql AS $$

@@ -1,4 +1,4 @@
-# Bad input everywhere (issue 7, item 3): every function and trigger given NULLs,
+# Bad input everywhere: every function and trigger given NULLs,
 # negatives, huge values, wrong types, malformed cursors and options, tables
 # without the expected columns, triggers attached with the wrong timing, level
 # or event. Each must raise the contract's SQLSTATE (alternatives are written

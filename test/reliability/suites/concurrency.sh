@@ -1,4 +1,4 @@
-# Concurrency (issue 7, item 2): many sessions at once, each a psql process
+# Concurrency: many sessions at once, each a psql process
 # running its own script (errors are counted by SQLSTATE, nothing is retried):
 # - one counter incremented by every session: no increment lost, every returned
 #   count distinct (1..N when each increment is 1);

@@ -1,4 +1,4 @@
-# Crash consistency (issue 7, item 1). A pgbench write load on posts (inserts,
+# Crash consistency. A pgbench write load on posts (inserts,
 # updates, deletes, view increments) is cut by SIGKILL at a random point, in
 # rotating ways: the postmaster and every server process at once (a power cut
 # without losing the OS cache), one backend (the postmaster's crash restart), and

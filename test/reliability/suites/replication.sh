@@ -1,4 +1,4 @@
-# Replication (issue 7, item 6), on loopback:
+# Replication, on loopback:
 # - a streaming hot standby made with pg_basebackup -R: every audit row reaches it,
 #   the read functions work there and the write functions fail with 25006;
 # - a logical-replication subscriber (another cluster) subscribed to a

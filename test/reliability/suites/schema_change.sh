@@ -1,4 +1,4 @@
-# Hostile schemas (issue 7): an audited table's columns added, dropped, retyped
+# Hostile schemas: an audited table's columns added, dropped, retyped
 # and renamed by another session while a long-lived writer session, whose
 # cached trigger state must follow, keeps writing. After every write the writer
 # checks its audit row: new_data = to_jsonb of the row, old_data = the row

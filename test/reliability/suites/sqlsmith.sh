@@ -1,4 +1,4 @@
-# sqlsmith (issue 7, item 3): random queries, random function arguments and
+# sqlsmith: random queries, random function arguments and
 # random DML against a database with chronicle installed and audited tables, in
 # a cluster of its own, bounded by --max-queries. Two runs: as an application
 # role (USAGE + DML, the realistic caller) and as a superuser limited to

@@ -1,10 +1,10 @@
 // chronicle_posts_query_text(name text, schema text) RETURNS text: the exact
 // text of one of the posts API's queries, for the plan tests
-// (test/pgtap/posts_plans.sql), which EXPLAIN it on a realistic table. Not part
-// of any SQL script: a test binds it with CREATE FUNCTION ... LANGUAGE C (which
-// only a superuser can do).
+// (test/pgtap/posts_plans.sql), which EXPLAIN it on a realistic table. Test-only:
+// it lives in this module, which links the extension's query texts
+// (src/posts/queries.cpp) and is never shipped.
 #include "pg/boundary.h"
-#include "posts/queries.h"
+#include "posts/posts.h"
 
 extern "C" {
 #include "utils/builtins.h"

@@ -1,16 +1,15 @@
-#include "audit/writer.h"
-
-#include "audit/image_compression.h"
-
-#include "pg/columns.h"
+#include "audit/audit.h"
+#include "pg/catalog.h"
 #include "pg/direct_write.h"
-
-#include "timestamps/current_timestamp.h"
+#include "timestamps/timestamps.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/toast_compression.h"
+#include "access/toast_internals.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_collation_d.h"
@@ -39,8 +38,109 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
+#ifdef USE_LZ4
+#include <lz4.h>
+#endif
+
 namespace chronicle::audit {
+
+// Row images are compressed here, when the row is formed, rather than left to
+// TOAST: PostgreSQL compresses a value only once its whole row exceeds about
+// 2 kB, and an audit row of two images of a typical row (0.5-2 kB of JSON with
+// repeated keys) stays below that, so it would be written (heap and WAL) in full.
+// A column whose storage the DBA set to PLAIN or EXTERNAL is never compressed;
+// one with a compression method set (ALTER COLUMN ... SET COMPRESSION) uses it;
+// otherwise lz4 when the server has it (fast enough to pay on every row), else
+// the server's default_toast_compression.
+
 namespace {
+
+constexpr int32 kCompressImagesFrom = 128;  // bytes of JSON; below it nothing is gained
+
+#ifdef USE_LZ4
+// Kept only when it saves more than 2 bytes, as toast_compress_datum decides:
+// the compressed form may need up to 3 bytes of alignment that a short
+// uncompressed one does not.
+bool saves_space(int32 compressed_size, int32 raw_size) { return compressed_size < raw_size - 2; }
+
+// toast_compress_datum's lz4 path (LZ4_compress_default) first clears a 16 kB
+// hash table on the stack, which for a short image costs more than
+// compressing it. This backend's stream keeps its table:
+// LZ4_resetStream_fast drops the history and moves the stream's offset past
+// every entry in the table, so no stale entry can match and each image is an
+// independent block, in the varlena format PostgreSQL decompresses as its own.
+// From 4 kB on, the clear costs less than the compression, and PostgreSQL's call
+// (a larger table for inputs under 64 kB) finds more matches: it is used there.
+constexpr int32 kFastLz4Below = 4096;
+
+LZ4_stream_t* lz4_stream() {
+  static LZ4_stream_t stream;
+  static bool initialized = false;
+  if (!initialized) {
+    LZ4_initStream(&stream, sizeof(stream));
+    initialized = true;
+  }
+  LZ4_resetStream_fast(&stream);
+  return &stream;
+}
+
+// value has a 4-byte header (not extended); raw_size is its data's length.
+Datum compress_lz4(const struct varlena* value, int32 raw_size) {
+  const int bound = LZ4_compressBound(raw_size);
+  auto* out = static_cast<struct varlena*>(palloc(bound + VARHDRSZ_COMPRESSED));
+  const int size = LZ4_compress_fast_continue(lz4_stream(), VARDATA(value),
+                                              reinterpret_cast<char*>(out) + VARHDRSZ_COMPRESSED, raw_size, bound, 1);
+  if (size <= 0 || !saves_space(static_cast<int32>(size + VARHDRSZ_COMPRESSED), raw_size)) {
+    pfree(out);
+    return 0;
+  }
+  SET_VARSIZE_COMPRESSED(out, size + VARHDRSZ_COMPRESSED);
+  TOAST_COMPRESS_SET_SIZE_AND_COMPRESS_METHOD(out, raw_size, TOAST_LZ4_COMPRESSION_ID);
+  return PointerGetDatum(out);
+}
+#endif
+
+// The method for audit_logs column attno (0-based): the column's own, else lz4
+// when the server has it, else default_toast_compression; InvalidCompressionMethod
+// when the column's storage is PLAIN or EXTERNAL (never compressed).
+char image_compression(Relation rel, int attno) {
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attno);
+  if (attr->attstorage != TYPSTORAGE_EXTENDED && attr->attstorage != TYPSTORAGE_MAIN) return InvalidCompressionMethod;
+  if (CompressionMethodIsValid(attr->attcompression)) return attr->attcompression;
+#ifdef USE_LZ4
+  return TOAST_LZ4_COMPRESSION;
+#else
+  return static_cast<char>(default_toast_compression);
+#endif
+}
+
+// The image compressed with method, or unchanged when it is small, already
+// compressed or external, or when compressing saves nothing. Allocated in the
+// current memory context.
+Datum compress_image(Datum image, char method) {
+  if (method == InvalidCompressionMethod) return image;
+  const auto* value = reinterpret_cast<const struct varlena*>(DatumGetPointer(image));
+  if (VARATT_IS_EXTENDED(value)) return image;
+  const int32 raw_size = static_cast<int32>(VARSIZE(value) - VARHDRSZ);
+  if (raw_size < kCompressImagesFrom) return image;
+#ifdef USE_LZ4
+  const bool fast_lz4 = method == TOAST_LZ4_COMPRESSION && raw_size < kFastLz4Below;
+  Datum compressed = fast_lz4 ? compress_lz4(value, raw_size) : toast_compress_datum(image, method);
+#else
+  Datum compressed = toast_compress_datum(image, method);
+#endif
+  return compressed != 0 ? compressed : image;
+}
+
+}  // namespace
+
+namespace {
+
+// What the writer decided about the current audit_logs (once per relcache version).
+struct AuditLogShape {
+  bool installed;  // the fast path applies
+  Oid sequence;    // id's sequence (fast path only)
+};
 
 constexpr const char* kColumnNames[kAuditColumnCount] = {
     "id",       "table_name",     "operation",  "record_id",  "user_id",    "old_data",
@@ -138,7 +238,10 @@ AuditLogShape installed_shape(Relation rel) {
   ListCell* cell;
   foreach (cell, indexes) {
     HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for index %u", lfirst_oid(cell));
+    if (!HeapTupleIsValid(tuple)) {
+      ereport(ERROR,
+              (errcode(ERRCODE_INTERNAL_ERROR), errmsg_internal("cache lookup failed for index %u", lfirst_oid(cell))));
+    }
     const bool immediate = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple))->indimmediate;
     ReleaseSysCache(tuple);
     if (!immediate) return shape;
@@ -502,6 +605,10 @@ void write_general_row(AuditSink* sink, const AuditRow& row) {
 
 }  // namespace
 
+namespace {
+
+// Opens the table named audit_logs in `schema` now (RowExclusiveLock); 42P01 when
+// there is none, 42809 when it is neither a table nor a partitioned table.
 Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   if (!resolved_callback_registered) {
     CacheRegisterRelcacheCallback(invalidate_resolved, 0);
@@ -509,7 +616,7 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   }
   for (;;) {
     if (!resolved.valid || resolved.schema != schema) {
-      const Oid relation = get_relname_relid("audit_logs", schema);
+      const Oid relation = pg::find_extension_relation(schema, "audit_logs");
       if (!OidIsValid(relation)) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.audit_logs\" does not exist", get_namespace_name(schema))));
@@ -537,6 +644,8 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
   }
 }
 
+// Points an open sink at the audited table of config, in the current
+// transaction and command; the table's name is allocated in context.
 void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext context) {
   MemoryContext old = MemoryContextSwitchTo(context);
   if (sink->general) {
@@ -551,6 +660,8 @@ void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext conte
   sink->estate->es_output_cid = sink->command;
 }
 
+}  // namespace
+
 void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   *sink = AuditSink{};
   AuditLogShape shape{};
@@ -560,12 +671,20 @@ void open_sink(AuditSink* sink, const AuditConfig& config, int capacity) {
   target_sink(sink, config, sink->estate->es_query_cxt);
 }
 
+namespace {
+
+// Builds a sink (capacity 1) in the current memory context that may outlive
+// the statement: its memory is kept until the context goes, and the relations
+// are opened and closed around each use (acquire_row_sink). It leaves them open.
+// Fast path only: `rel` is audit_logs, open, of the installed shape.
 void build_lasting_sink(AuditSink* sink, Relation rel, const AuditLogShape& shape) {
   Assert(shape.installed);
   *sink = AuditSink{};
   sink->relation = rel;
   build_sink(sink, 1, true, shape, InvalidOid);
 }
+
+}  // namespace
 
 void add_audit_row(AuditSink* sink, const AuditRow& row) {
   if (sink->general) {
@@ -687,6 +806,143 @@ void check_table_name_fits(Oid schema, const char* name) {
   }
   PG_END_TRY();
   relation_close(rel, NoLock);
+}
+
+// Row mode's sink, kept from one audited row to the next. Opening a sink (the
+// executor state, the ResultRelInfo, the index infos and the GIN state that
+// gininsert keeps in an IndexInfo) costs a good part of what writing its row
+// does, and row mode would open one per row. So one sink is kept for the
+// session: everything built from audit_logs stays in memory until a relcache
+// invalidation of audit_logs or of one of its indexes, and only the relations
+// themselves are opened around each row (lock and relcache reference, as a
+// statement takes them).
+//
+// Between rows the kept sink holds no relation, lock, pin or resource owner
+// entry: nothing that a transaction's end or an ERROR must release. What it
+// keeps that points into the relcache (the Relation pointers, a GinState's
+// index) stays valid because PostgreSQL rebuilds or frees a relcache entry only
+// on an invalidation, which discards the sink; reopening also checks that each
+// relation is still the entry the sink was built on.
+
+namespace {
+
+struct KeptSink {
+  AuditSink sink;
+  MemoryContext context;  // nullptr: no sink kept
+  Oid audit_log;
+  TupleDesc descriptor;  // audit_logs' descriptor when the sink was built
+  Oid* indexes;          // the index oids, in the ResultRelInfo's order
+  int index_count;
+  bool built;                // false while building, or if an ERROR stopped it
+  bool valid;                // cleared by an invalidation of audit_logs or an index
+  bool in_use;               // its relations are open
+  SubTransactionId used_in;  // the subtransaction that opened them
+};
+KeptSink kept{};
+bool callbacks_registered = false;
+
+void invalidate(Datum, Oid relation) {
+  if (kept.context == nullptr) return;
+  if (relation == InvalidOid || relation == kept.audit_log) kept.valid = false;
+  for (int i = 0; i < kept.index_count; ++i) {
+    if (kept.indexes[i] == relation) kept.valid = false;
+  }
+}
+
+// An ERROR while the relations are open releases them with its resource owner.
+void forget_use(XactEvent event, void*) {
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) kept.in_use = false;
+}
+
+void forget_use_in_subtransaction(SubXactEvent event, SubTransactionId subtransaction, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB && kept.in_use && kept.used_in == subtransaction) kept.in_use = false;
+}
+
+// Frees the kept sink. Its relations are closed (or released by an abort);
+// nothing in its executor state needs more than its memory freed.
+void discard() {
+  MemoryContextDelete(kept.context);
+  kept = KeptSink{};
+}
+
+// Builds the sink on rel (audit_logs, open, of the installed shape).
+void build(Relation rel, const AuditLogShape& shape) {
+  kept.context = AllocSetContextCreate(TopMemoryContext, "chronicle audit row sink", ALLOCSET_DEFAULT_SIZES);
+  kept.audit_log = RelationGetRelid(rel);
+  kept.valid = true;  // from here on an invalidation clears it
+  MemoryContext old = MemoryContextSwitchTo(kept.context);
+  build_lasting_sink(&kept.sink, rel, shape);
+  kept.descriptor = RelationGetDescr(kept.sink.relation);
+  const ResultRelInfo* result = kept.sink.result;
+  kept.index_count = result->ri_NumIndices;
+  kept.indexes = static_cast<Oid*>(palloc(sizeof(Oid) * (kept.index_count + 1)));
+  for (int i = 0; i < kept.index_count; ++i) kept.indexes[i] = RelationGetRelid(result->ri_IndexRelationDescs[i]);
+  MemoryContextSwitchTo(old);
+  kept.built = true;
+}
+
+// The locks stay to the transaction's end, as an index scan keeps its index's:
+// the next row takes them again from the backend's own lock table. (The
+// executor releases an index's RowExclusiveLock after each statement; holding it
+// longer blocks nothing that the table's lock does not.)
+void close_indexes(const ResultRelInfo* result, int count) {
+  for (int i = 0; i < count; ++i) index_close(result->ri_IndexRelationDescs[i], NoLock);
+}
+
+// Opens the kept sink's indexes again, audit_logs (rel) being open. False, with
+// no index left open, when an invalidation came in (opening takes them in) or an
+// entry is not the one the sink was built on.
+bool reopen(Relation rel) {
+  if (!kept.valid || rel != kept.sink.relation || RelationGetDescr(rel) != kept.descriptor) return false;
+  const ResultRelInfo* result = kept.sink.result;
+  for (int i = 0; i < kept.index_count; ++i) {
+    Relation index = index_open(kept.indexes[i], RowExclusiveLock);
+    if (!kept.valid || index != result->ri_IndexRelationDescs[i]) {
+      index_close(index, NoLock);
+      close_indexes(result, i);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+AuditSink* acquire_row_sink(const AuditConfig& config) {
+  if (kept.in_use) return nullptr;
+  if (!callbacks_registered) {
+    CacheRegisterRelcacheCallback(invalidate, 0);
+    RegisterXactCallback(forget_use, nullptr);
+    RegisterSubXactCallback(forget_use_in_subtransaction, nullptr);
+    callbacks_registered = true;
+  }
+  // The table named audit_logs now, and whether the fast path applies to it: the
+  // kept sink is for the installed shape only (the general path builds a sink
+  // per row: its routing and triggers hold relations only a statement may hold).
+  AuditLogShape shape{};
+  Relation rel = open_audit_log(config.audit_schema, &shape);
+  if (!shape.installed) {
+    table_close(rel, NoLock);  // the lock stays to the transaction's end, as a statement's
+    return nullptr;
+  }
+  if (kept.context != nullptr && (!kept.built || !kept.valid || kept.audit_log != RelationGetRelid(rel))) discard();
+  if (kept.context != nullptr && !reopen(rel)) discard();
+  if (kept.context == nullptr) build(rel, shape);
+  Assert(kept.sink.relation == rel && !kept.sink.general);
+  kept.in_use = true;
+  kept.used_in = GetCurrentSubTransactionId();
+  AuditSink* sink = &kept.sink;
+  sink->used = 0;  // a row an ERROR interrupted is gone with its transaction
+  MemoryContextReset(sink->row_context);
+  target_sink(sink, config, sink->row_context);
+  return sink;
+}
+
+void release_row_sink(AuditSink* sink) {
+  close_indexes(sink->result, kept.index_count);
+  table_close(sink->relation, NoLock);
+  kept.in_use = false;
+  if (!kept.valid) discard();
 }
 
 }  // namespace chronicle::audit

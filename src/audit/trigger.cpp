@@ -1,25 +1,28 @@
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "pg/boundary.h"
+#include "pg/trigger.h"
+
+extern "C" {
+#include "access/table.h"
+#include "catalog/pg_type_d.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+}
+
 // audit_trigger_function(): writes one audit_logs row per inserted, updated or
-// deleted row (CONTRACT.md). Two ways to fire it:
+// deleted row (README.md, "The audit log"). Two ways to fire it:
 //  * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW: one audit row per firing;
 //  * AFTER ... FOR EACH STATEMENT REFERENCING OLD TABLE AS o NEW TABLE AS n:
 //    the audit rows of the whole statement in one pass, written in batches
 //    (one heap multi-insert per batch). Same rows, same order as row mode.
-#include "audit/audit_row.h"
-#include "audit/config.h"
-#include "audit/context.h"
-#include "audit/row_sink.h"
-#include "audit/writer.h"
-#include "pg/boundary.h"
-#include "pg/not_an_edit.h"
-#include "pg/trigger.h"
-#include "pg/trigger_cache.h"
-
-extern "C" {
-#include "executor/executor.h"
-#include "miscadmin.h"
-#include "utils/datum.h"
-#include "utils/tuplestore.h"
-}
 
 namespace chronicle::audit {
 namespace {
@@ -78,7 +81,7 @@ void rewind(Tuplestorestate* table) {
   tuplestore_rescan(table);
 }
 
-// Statement mode. Hot path: no C++ object with a destructor is alive (rule 3).
+// Statement mode. Hot path: no C++ object with a destructor is alive (boundary rule 3).
 // An UPDATE's old and new images are paired by position: PostgreSQL appends
 // each updated row's two images to the transition tables together, so the n-th
 // old row is the n-th new row's before-image, even when the UPDATE changed the
@@ -140,8 +143,9 @@ void require_transition_tables(TriggerData* trigger, Operation operation) {
 void require_primary_key(TriggerData* trigger, const AuditConfig& config) {
   if (config.primary_key_count > 0) return;
   Relation rel = trigger->tg_relation;
-  throw Error("55000", fmt::format("statement-level audit of an UPDATE needs a primary key on table \"{}\"",
-                                   RelationGetRelationName(rel)))
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("statement-level audit of an UPDATE needs a primary key on table \"{}\"",
+                          RelationGetRelationName(rel)))
       .detail(fmt::format("{} audits an UPDATE per statement, pairing each row's old and new image; "
                           "that needs rows identified by a primary key.",
                           pg::describe_trigger(trigger)))
@@ -176,4 +180,50 @@ CHRONICLE_FUNCTION(chronicle_audit_trigger_function) {
     audit::audit_statement(trigger, config, context, operation);
   }
   return PointerGetDatum(nullptr);
+}
+
+// audit_check_options(p_table regclass, p_trigger name, p_options text[]):
+// validates trigger options for enable_audit before it creates the trigger, with
+// exactly the checks (and errors) of the trigger's first firing: 22023 for a
+// malformed or unknown option, 42703 / 42804 for a bad column; and refuses a
+// table whose name an INSERT could not store in audit_logs.table_name (22001
+// for a name longer than its varchar), since every audited write would fail.
+
+CHRONICLE_FUNCTION(chronicle_audit_check_options) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+    throw Error(sqlstate::kNullValueNotAllowed, "audit_check_options() does not accept NULL arguments");
+  }
+  const Oid relid = PG_GETARG_OID(0);
+  Name trigger_name = PG_GETARG_NAME(1);
+  ArrayType* array = PG_GETARG_ARRAYTYPE_P(2);
+
+  // A trigger as CREATE TRIGGER would make it, for the same checks and messages.
+  Datum* elements = nullptr;
+  bool* nulls = nullptr;
+  int count = 0;
+  pg::pg_call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count); });
+  auto** args = static_cast<char**>(pg::pg_call([&] { return palloc0(sizeof(char*) * (count + 1)); }));
+  for (int i = 0; i < count; ++i) {
+    if (nulls[i]) throw Error(sqlstate::kNullValueNotAllowed, "trigger options must not be NULL");
+    args[i] = pg::pg_call([&] { return text_to_cstring(DatumGetTextPP(elements[i])); });
+  }
+  Trigger trigger{};
+  trigger.tgname = NameStr(*trigger_name);
+  trigger.tgnargs = static_cast<int16>(count);
+  trigger.tgargs = args;
+  TriggerData data{};
+  data.type = T_TriggerData;
+  data.tg_trigger = &trigger;
+  data.tg_relation = pg::pg_call([&] { return table_open(relid, AccessShareLock); });
+
+  // Throws on a bad option; the transaction's abort then closes the relation.
+  MemoryContext context = pg::pg_call(
+      [] { return AllocSetContextCreate(CurrentMemoryContext, "chronicle audit option check", ALLOCSET_SMALL_SIZES); });
+  const audit::AuditConfig* config = audit::build_audit_config(&data, context, fcinfo->flinfo->fn_oid);
+  pg::pg_call([&] {
+    audit::check_table_name_fits(config->audit_schema, config->table_name);
+    MemoryContextDelete(context);
+    table_close(data.tg_relation, NoLock);
+  });
+  PG_RETURN_VOID();
 }

@@ -1,14 +1,19 @@
-#include "audit/row_jsonb.h"
+#include "audit/audit.h"
+#include "pg/trigger.h"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
 #include "common/jsonapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 }
 
 namespace chronicle::audit {
+
 namespace {
 
 void push_string(JsonbParseState** state, char* text, size_t length) {
@@ -114,8 +119,11 @@ void push_value(JsonbParseState** state, const AuditColumn& column, Datum value)
   }
 }
 
-}  // namespace
-
+// A row as JSONB, equal to to_jsonb(row): built straight from the deformed
+// tuple with the column metadata of AuditConfig (no text round trip, no SPI).
+// values/nulls: the relation's deformed tuple (indexed by attnum - 1).
+// Allocates in CurrentMemoryContext. Hot path: plain PostgreSQL calls, no C++
+// object alive, so an ERROR may longjmp through it (boundary rule 3).
 Datum row_to_jsonb(const AuditConfig& config, const Datum* values, const bool* nulls) {
   JsonbParseState* state = nullptr;
   pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
@@ -137,6 +145,80 @@ Datum row_to_jsonb(const AuditConfig& config, const Datum* values, const bool* n
   }
   JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
   return JsonbPGetDatum(JsonbValueToJsonb(result));
+}
+
+// True when the two non-null values of `column` are the same (not distinct).
+bool same_value(const AuditColumn& column, Datum a, Datum b) {
+  return pg::same_value(column.equality == Equality::Operator ? &column.equal : nullptr, column.collation,
+                        column.typbyval, column.typlen, a, b);
+}
+
+// '{}'::text[], for INSERT and DELETE.
+Datum no_changed_fields() { return PointerGetDatum(construct_empty_array(TEXTOID)); }
+
+// changed_fields: a text[] of the names of the columns whose value IS DISTINCT
+// FROM the old one, in column order, leaving out ignored ones; '{}' when
+// nothing changed. Compares datums with the type's = operator (or their binary
+// images for types without one, see Equality). Hot path: plain PostgreSQL
+// calls only (boundary rule 3).
+Datum changed_fields(const AuditConfig& config, const Datum* old_values, const bool* old_nulls, const Datum* new_values,
+                     const bool* new_nulls) {
+  Datum* names = static_cast<Datum*>(palloc(sizeof(Datum) * (config.column_count + 1)));
+  int count = 0;
+  for (int i = 0; i < config.column_count; ++i) {
+    const AuditColumn& column = config.columns[i];
+    if (column.ignored) continue;
+    const int index = column.attnum - 1;
+    const bool distinct = old_nulls[index] != new_nulls[index] ||
+                          (!old_nulls[index] && !same_value(column, old_values[index], new_values[index]));
+    if (distinct) names[count++] = column.name_text;
+  }
+  if (count == 0) return no_changed_fields();
+  return PointerGetDatum(construct_array(names, count, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+// COALESCE(NEW.column, OLD.column) for a uuid column, copied out of the slots.
+bool coalesce_uuid(AttrNumber attnum, TupleTableSlot* new_slot, TupleTableSlot* old_slot, Datum* value) {
+  if (attnum == 0) return false;
+  for (TupleTableSlot* slot : {new_slot, old_slot}) {
+    if (slot != nullptr && !slot->tts_isnull[attnum - 1]) {
+      *value = datumCopy(slot->tts_values[attnum - 1], false, 16);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void fill_audit_row(const AuditConfig& config, const ChangeContext& context, Operation operation,
+                    TupleTableSlot* old_slot, TupleTableSlot* new_slot, AuditRow* row) {
+  *row = AuditRow{};
+  row->operation = operation == Operation::Insert ? "INSERT" : operation == Operation::Update ? "UPDATE" : "DELETE";
+  if (old_slot != nullptr) slot_getallattrs(old_slot);
+  if (new_slot != nullptr) slot_getallattrs(new_slot);
+
+  row->old_data_null = old_slot == nullptr;
+  if (old_slot != nullptr) row->old_data = row_to_jsonb(config, old_slot->tts_values, old_slot->tts_isnull);
+  row->new_data_null = new_slot == nullptr;
+  if (new_slot != nullptr) row->new_data = row_to_jsonb(config, new_slot->tts_values, new_slot->tts_isnull);
+
+  row->changed_fields = old_slot != nullptr && new_slot != nullptr
+                            ? changed_fields(config, old_slot->tts_values, old_slot->tts_isnull, new_slot->tts_values,
+                                             new_slot->tts_isnull)
+                            : no_changed_fields();
+
+  row->record_id_null = !coalesce_uuid(config.record_id, new_slot, old_slot, &row->record_id);
+  if (context.has_actor) {
+    row->user_id = context.actor;
+    row->user_id_null = false;
+  } else {
+    row->user_id_null = !coalesce_uuid(config.user_id, new_slot, old_slot, &row->user_id);
+  }
+  row->ip_address = context.ip;
+  row->ip_address_null = !context.has_ip;
+  row->user_agent = context.agent;
+  row->user_agent_null = !context.has_agent;
 }
 
 }  // namespace chronicle::audit
