@@ -149,7 +149,8 @@ def _instructions(w, run):
       "single-user backend under callgrind, counting inside the functions listed (PortalRun: the statement "
       "and every trigger it fires; CommitTransactionCommand: the commit). Per statement: N statements, each "
       "its own transaction; per row: one statement of N rows. *above floor*: the variant's count minus the "
-      "floor's; *ratio*: that against the baseline's. Checked: every statement did its work (rows, audit rows, "
+      "floor's; *ratio*: that against the baseline's (the reference's; in a case without a floor, the whole count "
+      "against the baseline's: chronicle 1.0 for `increment`). Checked: every statement did its work (rows, audit rows, "
       f"views). Single-row and increment databases hold {ins['posts']:,} posts (bench/load_posts.sql).")
     w("")
     w("| case | N | variant | instructions | above floor | ratio to baseline | where chronicle's go |")
