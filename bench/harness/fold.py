@@ -7,7 +7,8 @@ the deltas other transactions left) while, after a quiet window, one session run
     UPDATE posts SET status = 'published' WHERE user_id = <user> AND status = 'draft'
 (N rows: it folds the first row of each (user_id, status) pair and leaves a delta row for
 every other one). The writer's latencies are reported in three windows: before the bulk
-UPDATE, while it runs, and after it committed; and the first write after the commit, the
+UPDATE (from the writer's first commit), while it runs, and after it committed (at least
+after_s seconds, and at least one write); and the first write after the commit, the
 one that folds the deltas the UPDATE left. Checked: post_counts equals a real count.
 """
 import glob
@@ -41,13 +42,24 @@ SELECT '{USER}', 'post ' || i, 'body', 'draft' FROM generate_series(1, {rows}) A
     writer = subprocess.Popen([cl.bin("pgbench"), "-n", "-c", "1", "-T", "100000", "-l", "--log-prefix", prefix,
                                "-f", script, DB], env=cl.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
+    singles = f"SELECT count(*) FROM posts WHERE user_id = '{USER}' AND title = 'single'"
+
+    def wait_for_writes(more_than):
+        # the windows start when the writer is writing (connecting can take a while on a busy machine)
+        deadline = time.time() + 60
+        while int(cl.value(DB, singles)) <= more_than and time.time() < deadline:
+            time.sleep(0.05)
     try:
+        wait_for_writes(0)
         time.sleep(before_s)
         bulk_started = time.time()
         cl.psql(DB, f"UPDATE posts SET status = 'published' WHERE user_id = '{USER}' AND status = 'draft'",
                 timeout=3600)
         bulk_ended = time.time()
+        written = int(cl.value(DB, singles))
         time.sleep(after_s)
+        wait_for_writes(written)
+        after_end = time.time()
     finally:
         writer.send_signal(signal.SIGINT)    # pgbench stops and writes out its log
         try:
@@ -69,7 +81,7 @@ SELECT '{USER}', 'post ' || i, 'body', 'draft' FROM generate_series(1, {rows}) A
                     windows["before"].append(latency)
                 elif end <= bulk_ended:
                     windows["during"].append(latency)
-                elif end <= bulk_ended + after_s:
+                elif end <= after_end:
                     windows["after"].append(latency)
                     if first_after is None or end < first_after[0]:
                         first_after = (end, latency)
@@ -84,7 +96,7 @@ SELECT '{USER}', 'post ' || i, 'body', 'draft' FROM generate_series(1, {rows}) A
         errors.append("fold: the writer wrote nothing before or after the bulk UPDATE")
     result = {"key": "fold", "title": "a single-row writer during another transaction's bulk status change",
               "rows": rows, "bulk_seconds": bulk_ended - bulk_started, "deltas_left": int(left),
-              "counts_exact": exact == "t", "before_s": before_s, "after_s": after_s,
+              "counts_exact": exact == "t", "before_s": before_s, "after_s": after_end - bulk_ended,
               "first_after_ms": first_after[1] / 1000.0 if first_after else None,
               "windows": {w: dict(latency_summary(v), transactions=len(v)) for w, v in windows.items()}}
     log(f"  fold: bulk UPDATE of {rows:,} rows {result['bulk_seconds']:.1f} s; first write after it "

@@ -345,11 +345,12 @@ def _latency(w, run):
     w("")
     f = lat.get("fold")
     if f:
-        w(f"`fold`: {f['title']}. One pgbench client inserts single published posts for one user; after "
-          f"{f['before_s']} s one session changes the status of that user's {f['rows']:,} draft posts in one UPDATE "
-          f"({f['bulk_seconds']:.1f} s); the windows: before it, while it runs, and {f['after_s']} s after it "
-          f"committed. First write after the commit (it folds the deltas the UPDATE left): "
-          f"{fmt(f['first_after_ms'], 1)} ms. Deltas left at the end: {f['deltas_left']:,}; post_counts exact: "
+        w(f"`fold`: {f['title']}. One pgbench client inserts single published posts for one user; "
+          f"{f['before_s']:.1f} s after its first commit one session changes the status of that user's "
+          f"{f['rows']:,} draft posts in one UPDATE ({f['bulk_seconds']:.1f} s); the windows: before it, while it "
+          f"runs, and {f['after_s']:.1f} s after it committed. First write after the commit (it folds the deltas "
+          f"the UPDATE left): {fmt(f['first_after_ms'], 1)} ms. Delta rows not folded at the end (readers add "
+          f"them): {f['deltas_left']:,}; post_counts exact: "
           f"{'yes' if f['counts_exact'] else 'NO'}.")
         w("")
         w("| window | writes | p50 ms | p99 ms | max ms |")
