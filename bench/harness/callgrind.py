@@ -19,7 +19,7 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .databases import POST_COLUMNS, USER_COLUMNS
 
@@ -269,7 +269,7 @@ def _single(cluster, db, sql, outdir, tag):
 
 def _expected(case, variant, n, before):
     """(posts added, audit rows added, views added) that the case's statements must leave."""
-    audited = variant not in ("floor", "chronicle")  if case.key == "increment" else variant != "floor"
+    audited = variant not in ("floor", "chronicle") if case.key == "increment" else variant != "floor"
     if case.key == "increment":
         return 0, n if audited else 0, n
     if case.key.startswith("audit_update"):
