@@ -2,8 +2,8 @@
 
 A production audit log is never empty, and an empty one measures the wrong thing:
 a GIN index keeps a key's posting list inline in its entry tuple and rewrites the
-whole tuple (1-2 kB of WAL) on every insert until the key has a few thousand rows;
-then the list becomes a posting tree and an insert logs ~100-150 bytes. The cases
+whole tuple (and logs it) on every insert until the key has a few thousand rows;
+then the list becomes a posting tree and an insert logs far less. The cases
 therefore write into a log that already holds this history, written once at setup:
 
   for every post that bench/load_posts.sql marks as edited (-v edited=N: about N
@@ -23,8 +23,8 @@ would have compressed its row images (lz4) inline, so a chronicle database's
 history takes somewhat more table space than chronicle itself would have used
 (the per-case growth figures are deltas and unaffected). The btrees take the rows one
 by one, as a live log's do: a freshly built btree is packed, and the first writes
-into its random places (record_id) split nearly every page, which would add 60 to
-160 bytes of index, and their WAL, to each audited row of the first cases.
+into its random places (record_id) split nearly every page, which would add index bytes, and their WAL,
+to each audited row of the first cases.
 """
 
 from .indexes import without_indexes

@@ -1,431 +1,395 @@
-"""RESULTS.md and the chart, from the case results."""
-import os
-import subprocess
-
-from .stats import latency_summary, median
+"""RESULTS.md from one run's JSON (bench/run report RUN): which run, commit, machine and
+settings, then one section per meter that the run measured."""
+from .stats import median
 
 FLOOR_LABELS = ("floor", "plain UPDATE")
+VOCABULARY = [
+    ("floor", "no trigger: the reference schema; the client writes the row as the triggers would leave it "
+              "(`plain UPDATE` in the increment case)"),
+    ("limit", "no trigger; the client writes the row *and its exact audit row* in one statement: the least "
+              "work any audit design can do"),
+    ("reference", "the PL/pgSQL baseline of `bench/reference/` (its triggers and functions)"),
+    ("chronicle", "the extension, newest version, row-mode audit trigger"),
+    ("chronicle stmt", "the same, audit in statement mode (`bench/sql/chronicle_statement_mode.sql`)"),
+    ("chronicle 1.0", "the extension's first version (the reference's audit indexes, native triggers)"),
+    ("chronicle keyset", "get_user_posts_keyset: the page at the same depth through its cursor"),
+    ("moddatetime", "contrib's moddatetime trigger (updated_at case only)"),
+    ("..., audit off", "the same database with its audit trigger disabled (bulk cases): with - without is the "
+                       "audit trigger's own cost"),
+]
 
 
-def fmt(v, digits=0, unit=""):
+def fmt(v, digits=0):
     if v is None:
         return "–"
-    if digits == 0:
-        return f"{v:,.0f}{unit}"
-    return f"{v:,.{digits}f}{unit}"
+    return f"{v:,.{digits}f}"
 
 
-def ratio_fmt(v):
-    return "–" if v is None else f"{v:.2f}x"
+def ratio(v):
+    return "–" if v is None else f"{v:.2f}"
 
 
-def summary(runs):
-    lat = latency_summary([x for r in runs for x in r.latencies_us])
-    return {"tps": median([r.tps for r in runs]), "wal": median([r.wal_per_tx for r in runs]),
-            "fpi": median([r.fpi_per_tx for r in runs]), "rec": median([r.wal_records_per_tx for r in runs]), "tx": sum(r.transactions for r in runs), **lat}
-
-
-def pair_ratio(cr, sync, a, b):
-    """Median over rounds of tps(a) / tps(b), each round's variants run back to back."""
-    ra, rb = cr.runs.get((sync, a)), cr.runs.get((sync, b))
-    if not ra or not rb:
-        return None
-    return median([x.tps / y.tps for x, y in zip(ra, rb) if y.tps])
-
-
-def floor_label(case):
-    for v in case.variants:
-        if v.label in FLOOR_LABELS:
-            return v.label
+def _runs(case, sync, label):
+    for r in case["runs"]:
+        if r["sync"] == sync and r["variant"] == label:
+            return r
     return None
 
 
-def overhead_ratio(cr, sync, a, b):
+def _floor(case):
+    for v in case["variants"]:
+        if v["label"] in FLOOR_LABELS:
+            return v["label"]
+    return None
+
+
+def pair_ratio(case, sync, a, b):
+    """Median over rounds of tps(a) / tps(b): the variants of a round run back to back."""
+    ra, rb = _runs(case, sync, a), _runs(case, sync, b)
+    if not ra or not rb:
+        return None
+    return median([x["tps"] / y["tps"] for x, y in zip(ra["rounds"], rb["rounds"]) if y["tps"]])
+
+
+def overhead_ratio(case, sync, a, b):
     """Median over rounds of (cost a - cost floor) / (cost b - cost floor), cost = 1/tps."""
-    f = floor_label(cr.case)
-    ra, rb, rf = cr.runs.get((sync, a)), cr.runs.get((sync, b)), cr.runs.get((sync, f))
+    f = _floor(case)
+    ra, rb, rf = _runs(case, sync, a), _runs(case, sync, b), _runs(case, sync, f)
     if not ra or not rb or not rf:
         return None
     vals = []
-    for x, y, z in zip(ra, rb, rf):
-        db = 1 / y.tps - 1 / z.tps
-        if db > 0:
-            vals.append((1 / x.tps - 1 / z.tps) / db)
+    for x, y, z in zip(ra["rounds"], rb["rounds"], rf["rounds"]):
+        d = 1 / y["tps"] - 1 / z["tps"]
+        if d > 0:
+            vals.append((1 / x["tps"] - 1 / z["tps"]) / d)
     return median(vals)
 
 
-def bulk_ms(bulk, label, op):
-    return median(bulk.times.get((label, op), []))
+def _med(rounds, key, per_tx=False):
+    vals = []
+    for r in rounds:
+        v = r[key]
+        if v is None:
+            continue
+        vals.append(v / r["transactions"] if per_tx and r["transactions"] else v)
+    return median(vals)
 
 
-def bulk_diff_per_row(bulk, label, base, op):
-    """Median over rounds of (t_label - t_base) / rows, in microseconds per row."""
-    a, f = bulk.times.get((label, op)), bulk.times.get((base, op))
-    if not a or not f:
-        return None
-    return median([(x - y) * 1000.0 / bulk.rows for x, y in zip(a, f)])
+def _wal_without_fpi(rounds):
+    return median([(r["wal_bytes"] - r["wal_fpi_bytes"]) / r["transactions"] for r in rounds
+                   if r["wal_fpi_bytes"] is not None and r["transactions"]])
 
 
-def bulk_overhead_ratio(bulk, a, b, op, base_a="floor", base_b="floor"):
-    """Median over rounds of (t_a - t_base_a) / (t_b - t_base_b)."""
-    ta, tb = bulk.times.get((a, op)), bulk.times.get((b, op))
-    fa, fb = bulk.times.get((base_a, op)), bulk.times.get((base_b, op))
+def _bulk_times(b, label, op):
+    for x in b["ms"]:
+        if x["variant"] == label and x["op"] == op:
+            return x["ms"]
+    return None
+
+
+def bulk_ratio(b, a, ref, op, base_a="floor", base_b="floor"):
+    """Median over rounds of (t_a - t_base_a) / (t_ref - t_base_b)."""
+    ta, tb, fa, fb = (_bulk_times(b, x, op) for x in (a, ref, base_a, base_b))
     if not ta or not tb or not fa or not fb:
         return None
     return median([(x - z) / (y - w) for x, y, z, w in zip(ta, tb, fa, fb) if y - w > 0])
 
 
-def audit_off_twin(bulk, label):
-    twin = f"{label}, audit off"
-    return twin if twin in bulk.variants and twin not in bulk.unavailable else None
-
-
-def bulk_audit_bytes(bulk, label, op):
-    """Audit log (table, index) bytes per row written by op (its growth in the last round)."""
-    grown = bulk.sizes.get((label, op))
-    if not grown:
+def bulk_us_above(b, label, base, op):
+    a, f = _bulk_times(b, label, op), _bulk_times(b, base, op)
+    if not a or not f:
         return None
-    return (grown[0] / bulk.rows, grown[1] / bulk.rows)
+    return median([(x - y) * 1000.0 / b["rows"] for x, y in zip(a, f)])
 
 
-CHART_COLUMNS = ["floor", "limit", "reference", "moddatetime", "chronicle 1.0", "chronicle", "chronicle stmt"]
-READ_COLUMNS = ["reference", "chronicle", "chronicle keyset"]
-COLORS = {"floor": "#9e9e9e", "limit": "#64b5f6", "reference": "#e65100", "moddatetime": "#8e24aa",
-          "chronicle": "#2e7d32", "chronicle 1.0": "#c0ca33", "chronicle stmt": "#81c784", "chronicle keyset": "#00897b"}
-
-
-def _write_chart(path, case_results, bulks, scratch):
-    """A 2x2 PNG: relative write throughput (sync off / on), read calls/s, bulk cost per row."""
-    files = {}
-    for sync in ("off", "on"):
-        lines = []
-        for cr in case_results:
-            if cr.case.kind == "read":
-                continue
-            f = floor_label(cr.case)
-            base = summary(cr.runs[(sync, f)])["tps"] if (sync, f) in cr.runs else None
-            vals = []
-            for col in CHART_COLUMNS:
-                label = f if col == "floor" else col
-                runs = cr.runs.get((sync, label))
-                vals.append(f"{summary(runs)['tps'] / base:.4f}" if runs and base else "-")
-            name = cr.case.key.replace("_", " ")
-            lines.append(f'"{name}" ' + " ".join(vals))
-        files[sync] = os.path.join(scratch, f"writes_{sync}.dat")
-        with open(files[sync], "w") as fh:
-            fh.write("\n".join(lines) + "\n")
-    lines = []
-    for cr in case_results:
-        if cr.case.kind != "read":
-            continue
-        vals = []
-        for col in READ_COLUMNS:
-            runs = cr.runs.get(("off", col))
-            vals.append(f"{summary(runs)['tps']:.4f}" if runs else "-")
-        lines.append(f'"offset {cr.case.key[5:]}" ' + " ".join(vals))
-    files["reads"] = os.path.join(scratch, "reads.dat")
-    with open(files["reads"], "w") as fh:
-        fh.write("\n".join(lines or ['"none" - - -']) + "\n")
-    bulk_cols = ["limit", "reference", "chronicle 1.0", "chronicle", "chronicle stmt"]
-    lines = []
-    for bulk in bulks[:2]:
-        for op in bulk.ops:
-            vals = []
-            for col in bulk_cols:
-                v = bulk_diff_per_row(bulk, col, "floor", op)
-                vals.append(f"{v:.3f}" if v is not None else "-")
-            lines.append(f'"{op.replace("_", " ")}" ' + " ".join(vals))
-    files["bulk"] = os.path.join(scratch, "bulk.dat")
-    with open(files["bulk"], "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-
-    def plot_cols(datafile, cols, first=2):
-        with open(datafile) as fh:
-            n = sum(1 for line in fh if line.strip())
-        parts = []
-        for i, c in enumerate(cols):
-            src = f"'{datafile}'" if i == 0 else "''"
-            xt = ":xtic(1)" if i == 0 else ""
-            parts.append(f"{src} using {first + i}{xt} title '{c}' lc rgb '{COLORS[c]}'")
-        return f"set xrange [-0.6:{n - 0.4}]\nplot " + ", ".join(parts)
-
-    def has_data(datafile):
-        with open(datafile) as fh:
-            # Each line is '"name with spaces" v1 v2 ...': look at the values only.
-            return any(x != "-" for line in fh if '" ' in line for x in line.split('" ', 1)[1].split())
-
-    panels = []
-    for sync in ("off", "on"):
-        if has_data(files[sync]):
-            panels.append(f"""set title 'Writes, synchronous\\_commit = {sync}: throughput relative to no trigger (= 1)'
-set ylabel 'throughput / floor'
-unset logscale y
-set yrange [0:*]
-{plot_cols(files[sync], CHART_COLUMNS)}""")
-    if has_data(files["reads"]):
-        panels.append(f"""set title 'get\\_user\\_posts: calls per second (log scale; higher is better)'
-set ylabel 'calls/s'
-set logscale y
-set yrange [*:*]
-{plot_cols(files['reads'], READ_COLUMNS)}""")
-    if has_data(files["bulk"]):
-        panels.append(f"""set title 'Bulk statements: trigger cost per row above no trigger (lower is better)'
-set ylabel 'microseconds per row'
-unset logscale y
-set yrange [0:*]
-{plot_cols(files['bulk'], bulk_cols)}""")
-    if not panels:
-        return False
-    gp = f"""
-set terminal pngcairo size 1600,{550 * ((len(panels) + 1) // 2)} font 'DejaVu Sans,11'
-set output '{path}'
-set datafile missing '-'
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.9 border rgb '#333333'
-set boxwidth 0.9
-set grid ytics lc rgb '#dddddd'
-set key outside bottom center horizontal font ',10'
-set xtics font ',10' nomirror
-set multiplot layout {(len(panels) + 1) // 2},2 title 'chronicle vs the PL/pgSQL reference (bench/run)' font ',15'
-""" + "\n".join(panels) + "\nunset multiplot\n"
-    gpfile = os.path.join(scratch, "chart.gp")
-    with open(gpfile, "w") as fh:
-        fh.write(gp)
-    p = subprocess.run(["gnuplot", gpfile], capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError(f"gnuplot failed: {p.stderr.strip()[-1000:]}")
-    return True
-
-
-def write(out_dir, ctx, case_results, bulks, env_info, chart=True):
-    os.makedirs(out_dir, exist_ok=True)
-    md = []
-    w = md.append
+def _header(w, run, note):
     w("# chronicle benchmarks")
     w("")
-    w(f"Generated by `{env_info['command']}` on {env_info['date']} ({env_info['mode']} mode, "
-      f"{env_info['minutes']:.1f} minutes). Commit `{env_info['commit']}`, chronicle {ctx.setup.chronicle_version}. "
-      "Do not edit: rerun the command.")
+    w(f"Generated by `bench/run report {run['name']}` from the run `{run['name']}`: `{run['command']}` on "
+      f"{run['date']}, {run['minutes']:.1f} minutes, size {run['size']}, meters {', '.join(run['meters'])}; "
+      f"commit `{run['commit']}`" + (" with uncommitted changes" if run["uncommitted_changes"] else "")
+      + (f", chronicle {run['chronicle_version']}" if run.get("chronicle_version") else "")
+      + ". Do not edit: rerun the commands. The raw figures are in the run's JSON, bench/results/<run>.json "
+      "(git-ignored: on the machine that ran it).")
     w("")
-    if env_info.get("preliminary"):
-        w(f"> {env_info['preliminary']}")
+    if run["size"] == "quick":
+        w("> Quick size (CI): tiny data and short runs; these figures only show that the meters work.")
         w("")
-    w("Variants, each in its own database on one cluster, with the same data:")
-    w("- **floor**: the reference schema, no trigger; the client writes the row as the triggers would leave it.")
-    w("- **limit**: no trigger; the client writes the row *and its exact audit row* in one statement: the "
-      "least work any audit design can do.")
-    w("- **reference**: the reference's PL/pgSQL triggers and functions (V004, V005; `bench/reference/`).")
-    w("- **chronicle**: the extension (row-mode audit trigger); **chronicle stmt**: its statement-level "
-      "audit mode; **moddatetime**: contrib's trigger (updated_at case only).")
+    load = dict(run["machine"]).get("load average at the start", "?")
+    if note:
+        w(f"> {note}")
+        w("")
+    w(f"> Machine: {dict(run['machine']).get('CPUs (nproc)', '?')} CPUs, load average {load} at the start"
+      + (f", {run['load_at_end']} at the end" if run.get("load_at_end") else "") + ". "
+      "On a machine shared with other work (other processes compete for its cores and disk), absolute tps and "
+      "latency figures are low and noisy; the tps *ratios* come from rounds that alternate the variants "
+      "(A B C, A B C, ...) within the run, so that drift hits every variant alike. Instruction counts "
+      "(callgrind) do not depend on the load.")
     w("")
-    failures = [("setup", e) for e in env_info.get("errors", [])] + [(cr.case.key, e) for cr in case_results for e in cr.errors] + \
-               [("bulk", e) for bulk in bulks for e in bulk.errors]
-    if failures:
+    if run["errors"]:
         w("## FAILED CHECKS")
         w("")
-        for k, e in failures:
-            w(f"- `{k}`: {e}")
+        for e in run["errors"]:
+            w(f"- {e}")
         w("")
-    w("## Headline: chronicle against the reference")
+    w("Variants (one database each, the same data in every one):")
     w("")
-    w("Throughput ratio chronicle / reference (median of per-round ratios), and the cost above the no-trigger "
-      "floor as a fraction of the reference's (per transaction; 0.33 means a third of the reference's added "
-      "cost).")
-    w("")
-    w("| case | sync on: tps ratio | sync off: tps ratio | sync on: cost above floor | sync off: cost above floor |")
-    w("|---|---|---|---|---|")
-    latency_cases = [cr for cr in case_results if cr.case.key == "posts_latency"]
-    for cr in case_results:
-        if cr in latency_cases:
-            continue
-        labels = {v.label for v in cr.case.variants if not v.unavailable}
-        for a in ("chronicle 1.0", "chronicle", "chronicle stmt", "chronicle keyset"):
-            if a not in labels:
-                continue
-            cells = []
-            for sync in ("on", "off"):
-                cells.append(ratio_fmt(pair_ratio(cr, sync, a, "reference")) if sync in ctx.syncs_for(cr.case) else "–")
-            for sync in ("on", "off"):
-                o = overhead_ratio(cr, sync, a, "reference") if (a, "reference") in cr.case.overhead else None
-                cells.append(ratio_fmt(o).replace("x", "") if o is not None else "–")
-            w(f"| {cr.case.title} ({a}) | " + " | ".join(cells) + " |")
-    for cr in latency_cases:
-        worst = []
-        for label in ("floor", "reference", "chronicle"):
-            runs = cr.runs.get(("off", label))
-            if runs:
-                s_ = summary(runs)
-                slowest = max(runs, key=lambda r: max(r.latencies_us, default=0))
-                where = ""
-                if slowest.worst_at_s is not None:
-                    where = (", the connection's first transaction" if slowest.worst_tx_no == 1
-                             else f", {slowest.worst_at_s:.1f} s into the run")
-                worst.append(f"{label} {fmt(s_['max'], 1)} ms (p99 {fmt(s_['p99'], 2)} ms, "
-                             f"{s_['tx']:,} transactions{where})")
-        if worst:
-            w("")
-            w(f"Worst single-row UPDATE latency over one run of {cr.runs[('off', 'floor')][0].seconds:.1f} s per variant "
-              "(synchronous_commit off): " + "; ".join(worst) + ".")
-    for bulk in bulks:
-        w("")
-        w(f"Bulk statements ({bulk.title}), {bulk.rows:,} rows each: cost per row above the floor as a fraction of "
-          "the reference's; "
-          "\"audit trigger alone\": (with it - without it) / the reference's.")
-        w("")
-        w("| variant | " + " | ".join(o.replace("_", " ") for o in bulk.ops) + " |")
-        w("|---|" + "---|" * len(bulk.ops))
-        for a in ("chronicle 1.0", "chronicle", "chronicle stmt"):
-            if a in bulk.unavailable or a not in bulk.variants:
-                continue
-            cells = []
-            for op in bulk.ops:
-                r = bulk_overhead_ratio(bulk, a, "reference", op)
-                cells.append("> timeout" if (a, op) in bulk.timed_out else ("–" if r is None else f"{r:.2f}"))
-            w(f"| {a} | " + " | ".join(cells) + " |")
-            twin, ref_twin = audit_off_twin(bulk, a), audit_off_twin(bulk, "reference")
-            if twin and ref_twin:
-                cells = []
-                for op in bulk.ops:
-                    r = bulk_overhead_ratio(bulk, a, "reference", op, twin, ref_twin)
-                    cells.append("–" if r is None else f"{r:.2f}")
-                w(f"| {a}: audit trigger alone | " + " | ".join(cells) + " |")
-    na = sorted({(v.label, v.unavailable) for cr in case_results for v in cr.case.variants if v.unavailable})
-    if na:
-        w("")
-        w("Not measured: " + "; ".join(f"{label}: {why}" for label, why in na) + ".")
-    w("")
-    chart_path = os.path.join(out_dir, "results.png")
-    if chart and _write_chart(chart_path, case_results, bulks, ctx.workdir):
-        w("![throughput per variant per case](results.png)")
-        w("")
-    w("## Cases")
-    w("")
-    w(f"Each variant: {ctx.rounds} measured round{'s' if ctx.rounds > 1 else ''} of {ctx.measure_text} "
-      "(pgbench -n -M prepared, per-transaction latency log)" + (", after one unmeasured warm-up run per variant (before the first synchronous_commit pass)" if case_results and ctx.warmup_for(case_results[0].case) else "") + ". tps: median of the rounds; latency "
-      "percentiles pooled over all rounds' transactions; WAL: bytes of WAL inserted per transaction "
-      "(pg_current_wal_insert_lsn difference / transactions, median of the rounds), of which full-page images "
-      "(pg_waldump --stats; they depend on how many pages a run touches first after the case's checkpoint), "
-      "and without them: what the statements themselves log. Each write run starts with empty GIN pending "
-      "lists and ends by flushing the entries it queued (gin_clean_pending_list), so the WAL of the work a "
-      "fastupdate GIN defers is charged to the run that caused it.")
-    for cr in case_results:
-        c = cr.case
-        w("")
-        w(f"### {c.title}")
-        w("")
-        if c.note:
-            w(c.note)
-            w("")
-        w(f"`{c.key}`, {c.clients} client{'s' if c.clients > 1 else ''}, {cr.seconds:.0f} s. Scripts: " +
-          ", ".join(sorted({f'`bench/pgbench/{v.script}`' for v in c.variants})) + ".")
-        w("")
-        w("| variant | sync | tps | p50 ms | p95 ms | p99 ms | max ms | WAL B/tx | of which FPI | WAL B/tx without FPI "
-          "| transactions |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
-        for sync in ctx.syncs_for(c):
-            for v in c.variants:
-                if v.unavailable:
-                    w(f"| {v.label} | {sync} | {v.unavailable} | | | | | | | | |")
-                    continue
-                runs = cr.runs.get((sync, v.label))
-                if not runs:
-                    w(f"| {v.label} | {sync} | FAILED | | | | | | | | |")
-                    continue
-                s = summary(runs)
-                w(f"| {v.label} | {sync} | {fmt(s['tps'], 1)} | {fmt(s['p50'], 3)} | {fmt(s['p95'], 3)} | "
-                  f"{fmt(s['p99'], 3)} | {fmt(s['max'], 1)} | {fmt(s['wal'])} | {fmt(s['fpi'])} | {fmt(s['rec'])} | {s['tx']:,} |")
-        ratios = []
-        for a, b in c.comparisons:
-            for sync in ctx.syncs_for(c):
-                r = pair_ratio(cr, sync, a, b)
-                if r is not None:
-                    ratios.append(f"{a} / {b} (sync {sync}): {r:.2f}x")
-        for a, b in c.overhead:
-            for sync in ctx.syncs_for(c):
-                r = overhead_ratio(cr, sync, a, b)
-                if r is not None:
-                    ratios.append(f"cost above floor, {a} / {b} (sync {sync}): {r:.2f}")
-        if ratios:
-            w("")
-            w("Ratios (median of per-round ratios): " + "; ".join(ratios) + ".")
-        if cr.audit_bytes:
-            w("")
-            w("Audit log growth per audited change: " + "; ".join(
-                f"{label}: {t:,.0f} B table + {i:,.0f} B indexes ({n:,} rows)"
-                for label, (t, i, n) in cr.audit_bytes.items()) + ".")
-    for bulk in bulks:
-        _bulk_section(w, ctx, bulk)
-    w("")
-    w("## Settings")
-    w("")
-    w("The cluster is started by `scripts/cluster` for this run only, with these settings appended to its "
-      "postgresql.conf (synchronous_commit is set per run through PGOPTIONS):")
-    w("")
-    w("| setting | value |")
+    w("| variant | what it is |")
     w("|---|---|")
-    for name, value in env_info["settings"]:
-        w(f"| {name} | {value} |")
+    for k, v in VOCABULARY:
+        w(f"| {k} | {v} |")
     w("")
-    w("Data: " + env_info["data"])
-    w("")
-    w("## Machine")
-    w("")
-    for k, v in env_info["machine"]:
-        w(f"- {k}: {v}")
-    w("")
-    with open(os.path.join(out_dir, "RESULTS.md"), "w") as fh:
-        fh.write("\n".join(md))
 
 
-BULK_TEXT = {
-    "insert": "INSERT ... SELECT of N posts for one user",
-    "update": "UPDATE of their titles",
-    "update_status": "UPDATE of their titles and statuses (published <-> archived/draft)",
-    "delete": "DELETE of them",
-    "update_large": "UPDATE of the titles of N existing posts (posts of the heaviest user, in physical order)",
-}
+def _instructions(w, run):
+    ins = run["instructions"]
+    w("## instructions")
+    w("")
+    w(f"`bench/run instructions` (callgrind; {ins['minutes']:.1f} minutes). Each variant's statements run in a "
+      "single-user backend under callgrind, counting inside the functions listed (PortalRun: the statement "
+      "and every trigger it fires; CommitTransactionCommand: the commit). Per statement: N statements, each "
+      "its own transaction; per row: one statement of N rows. *above floor*: the variant's count minus the "
+      "floor's; *ratio*: that against the baseline's (the reference's; in a case without a floor, the whole count "
+      "against the baseline's: chronicle 1.0 for `increment`). Checked: every statement did its work (rows, audit rows, "
+      f"views). Single-row and increment databases hold {ins['posts']:,} posts (bench/load_posts.sql).")
+    w("")
+    w("| case | N | variant | instructions | above floor | ratio to baseline | where chronicle's go |")
+    w("|---|---|---|---|---|---|---|")
+    for c in ins["cases"]:
+        by = {v["variant"]: v["per_unit"] for v in c["variants"]}
+        floor = by.get(c["floor"]) if c["floor"] else None
+        base = by.get(c["baseline"])
+        for v in c["variants"]:
+            above = v["per_unit"] - floor if floor is not None else None
+            if c["floor"] and base is not None and floor is not None and v["variant"] not in (c["floor"], c["baseline"]):
+                r = ratio(above / (base - floor)) if base - floor > 0 else "–"
+            elif not c["floor"] and v["variant"] != c["baseline"] and base:
+                r = ratio(v["per_unit"] / base)
+            else:
+                r = ""
+            split = "; ".join(f"{k} {x:,.0f}" for k, x in v.get("breakdown", {}).items())
+            w(f"| `{c['key']}` {c['title']} | {c['n']:,} | {v['variant']} | {fmt(v['per_unit'])} per {c['unit']} | "
+              f"{fmt(above)} | {r} | {split} |")
+    w("")
+    for c in ins["cases"]:
+        if c["note"]:
+            w(f"- `{c['key']}`: {c['note']} Counted in {', '.join(c['collect'])}.")
+    w("")
 
 
-def _bulk_section(w, ctx, bulk):
+def _headline(w, cases):
+    w("Throughput ratio chronicle / reference (median of per-round ratios), and the cost above the floor as a "
+      "fraction of the reference's (per transaction, cost = 1/tps; 0.33: a third of the reference's added cost).")
     w("")
-    w(f"### Bulk statements, {bulk.title}: {', '.join(o.replace('_', ' ') for o in bulk.ops)}, "
-      f"{bulk.rows:,} rows per statement")
+    w("| case | variant | sync on: tps ratio | sync off: tps ratio | sync on: cost above floor | "
+      "sync off: cost above floor |")
+    w("|---|---|---|---|---|---|")
+    for c in cases:
+        labels = {v["label"] for v in c["variants"] if not v["unavailable"]}
+        for a in ("chronicle 1.0", "chronicle", "chronicle stmt", "chronicle keyset"):
+            if a not in labels or "reference" not in labels:
+                continue
+            cells = [ratio(pair_ratio(c, s, a, "reference")) if s in c["syncs"] else "–" for s in ("on", "off")]
+            cells += [ratio(overhead_ratio(c, s, a, "reference")) if [a, "reference"] in c["overhead"]
+                      and s in c["syncs"] else "–" for s in ("on", "off")]
+            w(f"| `{c['key']}` {c['title']} | {a} | " + " | ".join(cells) + " |")
     w("")
-    w("; ".join(BULK_TEXT[o] for o in bulk.ops) + f". N = {bulk.rows:,}. One psql session per variant and round, "
-      "synchronous_commit = off (one commit per statement: the setting changes nothing measurable here), "
-      f"audit_logs never emptied (it starts with the history, see Settings); {bulk.rounds} measured round{'s' if bulk.rounds > 1 else ''} "
-      f"after one unmeasured round, {bulk.seconds:.0f} s in all. Each statement is checked: exactly N rows, and "
-      "where audited N exact audit rows. \"audit off\": the same database with its audit trigger disabled, so "
-      "that *with - without* is the audit trigger's own cost.")
+
+
+def _case_table(w, c, with_bytes):
+    w(f"### `{c['key']}`: {c['title']}")
     w("")
-    w("| variant | statement | ms (median) | us/row | us/row above floor | above floor / reference's "
-      "| audit trigger us/row | audit trigger / reference's | WAL B/row | audit table B/row | audit index B/row |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|")
-    for label in bulk.variants:
-        if label in bulk.unavailable:
-            w(f"| {label} | all | {bulk.unavailable[label]} | | | | | | | | |")
+    if c["note"]:
+        w(c["note"])
+        w("")
+    w(f"{c['clients']} client{'s' if c['clients'] > 1 else ''}, {c['seconds']:.0f} s. Scripts: " +
+      ", ".join(sorted({f"`bench/pgbench/{v['script']}`" for v in c['variants']})) + ".")
+    w("")
+    w("| variant | sync | tps | p50 ms | p99 ms | max ms | WAL B/tx | of which FPI | WAL B/tx without FPI | transactions |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for sync in c["syncs"]:
+        for v in c["variants"]:
+            if v["unavailable"]:
+                w(f"| {v['label']} | {sync} | {v['unavailable']} | | | | | | | |")
+                continue
+            r = _runs(c, sync, v["label"])
+            if not r:
+                w(f"| {v['label']} | {sync} | FAILED | | | | | | | |")
+                continue
+            rs, p = r["rounds"], r["pooled"]
+            w(f"| {v['label']} | {sync} | {fmt(median([x['tps'] for x in rs]), 1)} | {fmt(p['p50_ms'], 3)} | "
+              f"{fmt(p['p99_ms'], 3)} | {fmt(p['max_ms'], 1)} | {fmt(_med(rs, 'wal_bytes', True))} | "
+              f"{fmt(_med(rs, 'wal_fpi_bytes', True))} | {fmt(_wal_without_fpi(rs))} | {r['transactions']:,} |")
+    ratios = []
+    for a, b in c["comparisons"]:
+        for s in c["syncs"]:
+            x = pair_ratio(c, s, a, b)
+            if x is not None:
+                ratios.append(f"{a} / {b} (sync {s}): {x:.2f}x")
+    for a, b in c["overhead"]:
+        for s in c["syncs"]:
+            x = overhead_ratio(c, s, a, b)
+            if x is not None:
+                ratios.append(f"cost above floor, {a} / {b} (sync {s}): {x:.2f}")
+    if ratios and not with_bytes:
+        w("")
+        w("Ratios (median of per-round ratios): " + "; ".join(ratios) + ".")
+    if c["audit_bytes"] and with_bytes:
+        w("")
+        w("| variant | audit table B/row | audit indexes B/row | audit rows |")
+        w("|---|---|---|---|")
+        for a in c["audit_bytes"]:
+            w(f"| {a['variant']} | {fmt(a['table_per_row'])} | {fmt(a['index_per_row'])} | {a['rows']:,} |")
+    w("")
+
+
+def _bulk(w, b):
+    w(f"### `{b['key']}`: bulk statements, {b['title']}, {b['rows']:,} rows per statement")
+    w("")
+    w(f"{', '.join(o.replace('_', ' ') for o in b['ops'])}; one psql session per variant and round, "
+      f"synchronous_commit off; {b['rounds']} measured round{'s' if b['rounds'] > 1 else ''} after one unmeasured "
+      f"round, {b['seconds']:.0f} s. Each statement is checked: exactly N rows, and where audited N exact audit "
+      "rows. *above floor / reference's*: (t - t_floor) / (t_reference - t_floor), median of rounds.")
+    w("")
+    w("| variant | statement | ms (median) | us/row above floor | above floor / reference's | audit trigger alone "
+      "/ reference's | WAL B/row |")
+    w("|---|---|---|---|---|---|---|")
+    for label in b["variants"]:
+        if label in b["unavailable"]:
+            w(f"| {label} | all | {b['unavailable'][label]} | | | | |")
             continue
-        for op in bulk.ops:
-            if (label, op) in bulk.timed_out:
-                w(f"| {label} | {op} | > {bulk.timed_out[(label, op)] * 1000:,} (statement_timeout) | | | | | | | | |")
+        for op in b["ops"]:
+            if any(t["variant"] == label and t["op"] == op for t in b["timed_out"]):
+                w(f"| {label} | {op} | > statement_timeout | | | | |")
                 continue
-            ms = bulk_ms(bulk, label, op)
-            if ms is None:
-                if label.endswith("audit off") and op == "update_status":
-                    continue
-                w(f"| {label} | {op} | {'FAILED' if label in bulk.failed_variants else '–'} | | | | | | | | |")
+            t = _bulk_times(b, label, op)
+            if not t:
                 continue
-            above = bulk_diff_per_row(bulk, label, "floor", op) if label != "floor" else None
-            orat = bulk_overhead_ratio(bulk, label, "reference", op) \
-                if label not in ("floor", "reference") and not label.endswith("audit off") else None
-            twin, ref_twin = audit_off_twin(bulk, label), audit_off_twin(bulk, "reference")
-            own = bulk_diff_per_row(bulk, label, twin, op) if twin else None
-            own_ratio = bulk_overhead_ratio(bulk, label, "reference", op, twin, ref_twin) \
-                if twin and ref_twin and label != "reference" else None
-            wal = median(bulk.wal.get((label, op), []))
-            ab = bulk_audit_bytes(bulk, label, op)
-            w(f"| {label} | {op} | {fmt(ms, 1)} | {fmt(ms * 1000 / bulk.rows, 2)} | {fmt(above, 2)} | "
-              f"{'–' if orat is None else f'{orat:.2f}'} | {fmt(own, 2)} | "
-              f"{'–' if own_ratio is None else f'{own_ratio:.2f}'} | {fmt(wal / bulk.rows if wal else None)} | "
-              f"{fmt(ab[0] if ab else None)} | {fmt(ab[1] if ab else None)} |")
+            twin = f"{label}, audit off"
+            own = bulk_ratio(b, label, "reference", op, twin, "reference, audit off") \
+                if twin in b["variants"] and label != "reference" else None
+            wal = [x["wal_bytes"] for x in b["wal_bytes"] if x["variant"] == label and x["op"] == op]
+            above = bulk_us_above(b, label, "floor", op) if label != "floor" else None
+            rel = bulk_ratio(b, label, "reference", op) if label not in ("floor", "reference") \
+                and not label.endswith("audit off") else None
+            w(f"| {label} | {op} | {fmt(median(t), 1)} | {fmt(above, 2)} | {ratio(rel)} | {ratio(own)} | "
+              f"{fmt(median(wal[0]) / b['rows'] if wal else None)} |")
+    if b["audit_growth"]:
+        w("")
+        w("Audit log growth per row (last round): " + "; ".join(
+            f"{g['variant']} {g['op']}: {g['table_bytes'] / b['rows']:,.0f} B table + "
+            f"{g['index_bytes'] / b['rows']:,.0f} B indexes" for g in b["audit_growth"]) + ".")
+    w("")
+
+
+def _tps(w, run):
+    t = run["tps"]
+    w("## tps")
+    w("")
+    w(f"`bench/run tps`. Each variant: {t['rounds']} measured round{'s' if t['rounds'] > 1 else ''} of "
+      f"{t['measure']} (pgbench -n -M prepared){', after one unmeasured warm-up run' if t['warmup'] else ''}; "
+      "the rounds alternate the variants. tps: median of the rounds.")
+    w("")
+    _headline(w, t["cases"])
+    for b in t.get("bulk", []):
+        _bulk(w, b)
+    for c in t["cases"]:
+        _case_table(w, c, False)
+
+
+def _bytes(w, run):
+    b = run["bytes"]
+    w("## bytes")
+    w("")
+    w(f"`bench/run bytes`. Each variant: {b['measure']} with synchronous_commit off, after a checkpoint and with "
+      "empty GIN pending lists (flushed again after the run, so deferred GIN work is charged to it). Audit log "
+      "growth: pg_table_size and pg_indexes_size of audit_logs before and after, per audit row written. WAL: "
+      "pg_current_wal_insert_lsn difference per transaction; full-page images (pg_waldump --stats) depend on how "
+      "many pages a run touches first after the checkpoint, so *without FPI* is what the statements log.")
+    w("")
+    w("| case | variant | audit table B/row | audit indexes B/row | WAL B/tx without FPI | WAL B/tx |")
+    w("|---|---|---|---|---|---|")
+    for c in b["cases"]:
+        ab = {a["variant"]: a for a in c["audit_bytes"]}
+        for v in c["variants"]:
+            r = _runs(c, "off", v["label"])
+            if not r:
+                continue
+            a = ab.get(v["label"])
+            w(f"| `{c['key']}` | {v['label']} | {fmt(a['table_per_row']) if a else '–'} | "
+              f"{fmt(a['index_per_row']) if a else '–'} | {fmt(_wal_without_fpi(r['rounds']))} | "
+              f"{fmt(_med(r['rounds'], 'wal_bytes', True))} |")
+    w("")
+
+
+def _latency(w, run):
+    lat = run["latency"]
+    w("## latency")
+    w("")
+    w(f"`bench/run latency`. One run per variant of {lat['measure']}, synchronous_commit off; percentiles of every "
+      "transaction's latency (pgbench -l).")
+    w("")
+    w("| case | variant | transactions | p50 ms | p99 ms | max ms | slowest at |")
+    w("|---|---|---|---|---|---|---|")
+    for c in lat["cases"]:
+        for v in c["variants"]:
+            r = _runs(c, "off", v["label"])
+            if not r:
+                continue
+            p = r["pooled"]
+            worst = max(r["rounds"], key=lambda x: x["max_ms"] or 0)
+            where = "–" if worst["worst_at_s"] is None else (
+                "the connection's first transaction" if worst["worst_tx_no"] == 1 else f"{worst['worst_at_s']:.1f} s")
+            w(f"| `{c['key']}` | {v['label']} | {r['transactions']:,} | {fmt(p['p50_ms'], 3)} | {fmt(p['p99_ms'], 3)} "
+              f"| {fmt(p['max_ms'], 1)} | {where} |")
+    w("")
+    f = lat.get("fold")
+    if f:
+        w(f"`fold`: {f['title']}. One pgbench client inserts single published posts for one user; "
+          f"{f['before_s']:.1f} s after its first commit one session changes the status of that user's "
+          f"{f['rows']:,} draft posts in one UPDATE ({f['bulk_seconds']:.1f} s); the windows: before it, while it "
+          f"runs, and {f['after_s']:.1f} s after it committed. First write after the commit (it folds the deltas "
+          f"the UPDATE left): {fmt(f['first_after_ms'], 1)} ms. Delta rows not folded at the end (readers add "
+          f"them): {f['deltas_left']:,}; post_counts exact: "
+          f"{'yes' if f['counts_exact'] else 'NO'}.")
+        w("")
+        w("| window | writes | p50 ms | p99 ms | max ms |")
+        w("|---|---|---|---|---|")
+        for name, x in f["windows"].items():
+            w(f"| {name} | {x['transactions']:,} | {fmt(x['p50'], 3)} | {fmt(x['p99'], 3)} | {fmt(x['max'], 1)} |")
+        w("")
+
+
+def write(run, path, note=None):
+    md = []
+    w = md.append
+    _header(w, run, note)
+    if "instructions" in run:
+        _instructions(w, run)
+    if "tps" in run:
+        _tps(w, run)
+    if "bytes" in run:
+        _bytes(w, run)
+    if "latency" in run:
+        _latency(w, run)
+    w("## Settings and machine")
+    w("")
+    if run.get("settings"):
+        w("The tps, bytes and latency meters run on a cluster started by `scripts/cluster` for the run, with "
+          "these settings (synchronous_commit is set per pgbench run through PGOPTIONS):")
+        w("")
+        w("| setting | value |")
+        w("|---|---|")
+        for name, value in run["settings"]:
+            w(f"| {name} | {value} |")
+        w("")
+        w("Data: " + run["data"])
+        w("")
+    if run.get("postgresql"):
+        w(f"- PostgreSQL: {run['postgresql']}")
+    for k, v in run["machine"]:
+        w(f"- {k}: {v}")
+    w("- sizes (`bench/run` SIZES): " + ", ".join(f"{k}={v}" for k, v in run["sizes"].items()))
+    w("")
+    with open(path, "w") as fh:
+        fh.write("\n".join(md))

@@ -1,7 +1,7 @@
--- The reference's V004 audit function (reference.md), verbatim but for its name:
--- the reference database's trigger (triggers.sql) and the bench scripts that
--- measure it beside chronicle in one database, where chronicle's own
--- audit_trigger_function() already exists, all run this one copy. It writes the
+-- The reference's V004 audit function, verbatim but for its name:
+-- the reference database's trigger (triggers.sql) and the instructions meter
+-- (harness/callgrind.py, which loads it into a chronicle database, where
+-- chronicle's own audit_trigger_function() already exists) run this one copy. It writes the
 -- audit_logs of the caller's search_path (public, or the extension's schema).
 CREATE FUNCTION reference_audit_trigger_function()
 RETURNS TRIGGER AS $$

@@ -1,4 +1,4 @@
--- The reference's V005 (reference.md) as the PL/pgSQL baseline, behaviour
+-- The reference's V005 as the PL/pgSQL baseline, behaviour
 -- unchanged; tables are named with their schema (public) so the functions do
 -- not depend on the caller's search_path.
 

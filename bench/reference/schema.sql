@@ -1,4 +1,4 @@
--- The reference schema (reference.md, V001-V003) as plain SQL, for the bench
+-- The reference schema (its migrations V001-V003) as plain SQL, for the bench
 -- variants that do not use the extension (floor, limit, reference). Tables and
 -- indexes are exactly the extension's 1.0 tables (same definitions, same index
 -- names), so that every variant writes the same rows into the same structures.
@@ -15,7 +15,8 @@ CREATE TABLE public.users (
     deleted_at TIMESTAMP,
     created_by UUID,
     updated_by UUID,
-    -- CONTRACT.md's deviation: a correct TLD class ([A-Za-z]).
+    -- As in the extension: a correct TLD class ([A-Za-z]); the reference's [A-Z|a-z]
+    -- also accepted '|'.
     CONSTRAINT users_email_format CHECK (
         email ~* '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$'
     ),

@@ -1,4 +1,4 @@
--- The reference's V004 (reference.md) as the PL/pgSQL baseline: the same
+-- The reference's V004 as the PL/pgSQL baseline: the same
 -- functions and triggers, behaviour unchanged. The only edit is that every
 -- table is named with its schema (public), so the functions behave the same
 -- whatever the caller's search_path; the bodies are otherwise the reference's.
@@ -41,8 +41,8 @@ CREATE TRIGGER posts_set_published_at
     FOR EACH ROW
     EXECUTE FUNCTION public.set_published_at();
 
--- V004's audit function: one copy, shared with the scripts that measure it beside
--- chronicle (which has its own audit_trigger_function() there, hence the name).
+-- V004's audit function: one copy, shared with the instructions meter, which measures it
+-- beside chronicle (which has its own audit_trigger_function() there, hence the name).
 \ir audit_function.sql
 
 CREATE TRIGGER posts_audit_trigger
