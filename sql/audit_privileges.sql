@@ -1,4 +1,4 @@
--- Privileges (README.md, "The audit log"): an application role with only USAGE on the schema and
+-- Privileges (doc/sql-reference.md): an application role with only USAGE on the schema and
 -- SELECT/INSERT/UPDATE/DELETE on users and posts writes them and gets its audit
 -- rows, but cannot write audit_logs, its sequence, or attach the audit trigger
 -- to a table of its own to forge audit rows.

@@ -100,7 +100,7 @@ SELECT pg_temp.uses_index($$SELECT id, operation FROM audit_logs WHERE changed_f
     'audit_logs_pkey', 'latest changes of a common field, newest first');
 
 -- ---------------------------------------------------------------------------
--- The reference's query patterns (reference.md: Index Strategy, Query
+-- The reference schema's query patterns (its Index Strategy, Query
 -- Optimization, Example 3)
 -- ---------------------------------------------------------------------------
 SELECT pg_temp.uses_index($$SELECT * FROM posts WHERE user_id = md5('u42')::uuid AND status = 'published'

@@ -9,7 +9,7 @@ SELECT plan(38);
 CREATE SCHEMA api;
 CREATE EXTENSION chronicle SCHEMA api;
 
--- Signatures and results (README.md, "Posts").
+-- Signatures and results (doc/sql-reference.md).
 SELECT is(pg_get_function_arguments('api.get_user_posts(uuid, varchar, int, int)'::regprocedure),
           'p_user_id uuid, p_status character varying DEFAULT ''published''::character varying, p_limit integer DEFAULT 10, p_offset integer DEFAULT 0',
           'get_user_posts arguments and defaults');

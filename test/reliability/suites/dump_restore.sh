@@ -1,4 +1,4 @@
-# pg_dump / pg_restore round trip (README.md, "Install" and "Backups"): plain and custom
+# pg_dump / pg_restore round trip (doc/sql-reference.md, "Backup and restore"): plain and custom
 # format, into a fresh database and into a fresh cluster, restored with
 # session_replication_role = replica. Every row of users, posts and audit_logs is
 # kept, the audit sequence continues after the last value it handed out, and the

@@ -1,4 +1,4 @@
-# Security (README.md, "Install", "The audit log" and "Posts"):
+# Security (doc/sql-reference.md, "The extension", "Privileges"):
 # - hostile search_path: objects planted in public that would capture an
 #   unqualified name are never called by CREATE EXTENSION, ALTER EXTENSION
 #   UPDATE, pending_migration_steps' DDL, the triggers and the functions;
