@@ -37,6 +37,7 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/xid8.h"
 }
 
 namespace chronicle::audit {
@@ -53,12 +54,15 @@ void report_missing_column(Relation rel, const char* name) {
                   errdetail("The audit trigger supplies a value for this column.")));
 }
 
+constexpr const char* kTransactionIdColumn = "transaction_id";  // from 1.3
+
 void map_columns(AuditSink* sink) {
   TupleDesc desc = RelationGetDescr(sink->relation);
   for (int c = 0; c < kAuditColumnCount; ++c) {
     sink->attno[c] = pg::live_column(desc, kColumnNames[c]) - 1;  // an index into the slot's arrays
     if (sink->attno[c] < 0) report_missing_column(sink->relation, kColumnNames[c]);
   }
+  sink->transaction_id_attno = pg::live_column(desc, kTransactionIdColumn) - 1;
 }
 
 // audit_logs' columns as chronicle--1.0.sql creates them: the fast path's row.
@@ -108,6 +112,16 @@ bool installed_created_at_default(Relation rel, AttrNumber created_at) {
          reinterpret_cast<SQLValueFunction*>(expression)->op == SVFOP_CURRENT_TIMESTAMP;
 }
 
+// transaction_id (1.3) as the extension installs it: xid8 DEFAULT
+// pg_current_xact_id(), the value the fast path writes itself.
+bool installed_transaction_id(Relation rel, AttrNumber attnum) {
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+  if (attr->atttypid != XID8OID || attr->attgenerated != '\0' || attr->attidentity != '\0') return false;
+  Node* expression = build_column_default(rel, attnum);
+  return expression != nullptr && IsA(expression, FuncExpr) &&
+         reinterpret_cast<FuncExpr*>(expression)->funcid == F_PG_CURRENT_XACT_ID;
+}
+
 // Whether rel has the shape the extension installs, for which the fast path
 // stores exactly what an INSERT would. Catalog lookups: once per relcache version.
 AuditLogShape installed_shape(Relation rel) {
@@ -116,7 +130,10 @@ AuditLogShape installed_shape(Relation rel) {
   TupleDesc desc = RelationGetDescr(rel);
   int live = 0;
   for (int i = 0; i < desc->natts; ++i) live += TupleDescAttr(desc, i)->attisdropped ? 0 : 1;
-  if (live != kAuditColumnCount) return shape;
+  // 1.0 to 1.2: the 11 columns; 1.3 adds transaction_id.
+  const AttrNumber transaction_id = pg::live_column(desc, kTransactionIdColumn);
+  if (transaction_id != InvalidAttrNumber && !installed_transaction_id(rel, transaction_id)) return shape;
+  if (live != kAuditColumnCount + (transaction_id != InvalidAttrNumber ? 1 : 0)) return shape;
   AttrNumber attnum[kAuditColumnCount];
   for (int c = 0; c < kAuditColumnCount; ++c) {
     attnum[c] = pg::live_column(desc, kColumnNames[c]);
@@ -545,6 +562,9 @@ void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext conte
     sink->table_name = coerce_table_name(sink, config.table_name);
     sink->created_at = timestamps::current_timestamp_as(
         TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kCreatedAt])->atttypid);
+    // What the column's default, pg_current_xact_id(), gives: the top-level
+    // transaction's id, also from a subtransaction.
+    if (sink->transaction_id_attno >= 0) sink->transaction_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
   }
   MemoryContextSwitchTo(old);
   sink->command = GetCurrentCommandId(true);
@@ -610,6 +630,10 @@ void add_audit_row(AuditSink* sink, const AuditRow& row) {
   set(kIpAddress, row.ip_address, row.ip_address_null);
   set(kUserAgent, row.user_agent, row.user_agent_null);
   set(kCreatedAt, sink->created_at, false);
+  if (sink->transaction_id_attno >= 0) {
+    values[sink->transaction_id_attno] = sink->transaction_id;
+    nulls[sink->transaction_id_attno] = false;
+  }
   ExecStoreVirtualTuple(slot);
   if (++sink->used == sink->capacity) flush_sink(sink);
 }

@@ -8,7 +8,8 @@
 // the write (a rotation by RENAME + CREATE TABLE is followed at once). Once per
 // relcache version of it, the writer decides which of two paths to take:
 //  * the installed shape (a plain table with exactly the 11 columns, types and
-//    defaults of chronicle--1.0.sql, no internal trigger, no deferrable index):
+//    defaults of chronicle--1.0.sql, plus from 1.3 transaction_id xid8 DEFAULT
+//    pg_current_xact_id(), no internal trigger, no deferrable index):
 //    the FAST PATH forms the row itself and writes it through the table AM, the
 //    executor's CHECK / NOT NULL checks and the index inserts (batched in
 //    statement mode). Length (22001), NOT NULL (23502), CHECK (23514) and unique
@@ -81,6 +82,8 @@ struct AuditSink {
   int capacity;               // rows buffered before they are written together
   int used;
   int attno[kAuditColumnCount];  // 0-based position of each column in audit_logs
+  int transaction_id_attno;      // 0-based position of transaction_id (1.3), -1 when there is none
+  Datum transaction_id;          // the writing transaction's pg_current_xact_id()
   Datum table_name;              // the audited table's name as varchar
   Datum created_at;              // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;

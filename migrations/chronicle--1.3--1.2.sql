@@ -1,0 +1,55 @@
+/* chronicle 1.3 -> 1.2: the exact reverse of chronicle--1.2--1.3.sql. The
+ * result must be catalog-identical to a fresh 1.2 (test/upgrade proves it). */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION chronicle UPDATE TO '1.2'" to load this file. \quit
+
+-- Fail fast rather than queue writers behind a long transaction (see 1.0--1.1).
+SELECT pg_catalog.set_config('lock_timeout', '2s', true)
+ WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
+
+-- ---------------------------------------------------------------------------
+-- The data-loss guard (MIGRATIONS.md): audit_logs.transaction_id holds the
+-- transaction of every row written since 1.3. The newest rows are the ones
+-- that have it, so the first look reads the primary key backwards; when no
+-- row has one (nothing audited since the upgrade) it reads the whole log. It
+-- runs before any lock; the second look, under the ACCESS EXCLUSIVE lock the
+-- DROP COLUMN takes anyway, catches a row written in between.
+-- ---------------------------------------------------------------------------
+DO $guard$
+DECLARE
+    setting text := pg_catalog.lower(pg_catalog.btrim(
+        COALESCE(pg_catalog.current_setting('chronicle.allow_data_loss', true), '')));
+    has_ids boolean;
+    extschema name := (SELECT n.nspname FROM pg_catalog.pg_extension e
+                         JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                        WHERE e.extname OPERATOR(pg_catalog.=) 'chronicle');
+BEGIN
+    IF setting OPERATOR(pg_catalog.=) ANY (ARRAY['on', 't', 'tr', 'tru', 'true', 'y', 'ye', 'yes', '1']) THEN
+        RETURN;
+    END IF;
+    IF NOT setting OPERATOR(pg_catalog.=) ANY (ARRAY['', 'of', 'off', 'f', 'fa', 'fal', 'fals', 'false', 'n', 'no', '0']) THEN
+        RAISE EXCEPTION 'invalid value for parameter "chronicle.allow_data_loss": "%"',
+            pg_catalog.current_setting('chronicle.allow_data_loss', true)
+            USING ERRCODE = '22023', HINT = 'Use on or off.';
+    END IF;
+    has_ids := EXISTS (SELECT FROM (SELECT l.id FROM @extschema@.audit_logs l
+                                     WHERE l.transaction_id IS NOT NULL ORDER BY l.id DESC LIMIT 1) t);
+    IF NOT has_ids THEN
+        LOCK TABLE @extschema@.audit_logs IN ACCESS EXCLUSIVE MODE;
+        has_ids := EXISTS (SELECT FROM @extschema@.audit_logs l WHERE l.transaction_id IS NOT NULL);
+    END IF;
+    IF has_ids THEN
+        RAISE EXCEPTION 'downgrading chronicle to 1.2 would drop column audit_logs.transaction_id and its data'
+            USING ERRCODE = '55000',
+                  DETAIL = 'Version 1.2 has no column audit_logs.transaction_id; the downgrade drops it with the transaction of every audit row written since 1.3.',
+                  HINT = 'Save the transaction ids first, or SET chronicle.allow_data_loss = on to drop them.',
+                  SCHEMA = extschema, TABLE = 'audit_logs', COLUMN = 'transaction_id';
+    END IF;
+END
+$guard$;
+
+-- ---------------------------------------------------------------------------
+-- audit_logs.transaction_id (no rewrite: the column is only marked dropped)
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.audit_logs DROP COLUMN transaction_id;
