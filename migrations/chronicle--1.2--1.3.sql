@@ -25,3 +25,59 @@ ALTER TABLE @extschema@.audit_logs ALTER COLUMN transaction_id SET DEFAULT pg_ca
 COMMENT ON COLUMN @extschema@.audit_logs.transaction_id IS
     'pg_current_xact_id() of the writing transaction (NULL on rows written before 1.3)';
 
+-- ---------------------------------------------------------------------------
+-- A partitioned audit log and its retention (README.md, "Partitioning and
+-- retention"; MIGRATIONS.md, 1.3). audit_logs stays a plain table until the DBA
+-- calls partition_audit_log(); this table remembers what it and
+-- set_audit_retention() chose, for maintain_audit_log() (cron). One row at most.
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.audit_log_settings (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT audit_log_settings_one_row CHECK (singleton),
+    partition_interval interval NOT NULL,
+    partition_size bigint NOT NULL CONSTRAINT audit_log_settings_size_check CHECK (partition_size > 0),
+    partitions_made integer NOT NULL,
+    keep interval,
+    archive_schema name
+);
+COMMENT ON TABLE @extschema@.audit_log_settings IS
+    'How audit_logs is partitioned (partition_audit_log) and how long its partitions are kept (set_audit_retention)';
+REVOKE ALL ON TABLE @extschema@.audit_log_settings FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.audit_log_settings', '');
+
+CREATE FUNCTION @extschema@.partition_audit_log(p_interval interval DEFAULT '1 month')
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'chronicle_partition_audit_log';
+COMMENT ON FUNCTION @extschema@.partition_audit_log(interval) IS
+    'Turn audit_logs into a table partitioned by ranges of id, sized to p_interval of writes, while writers keep writing; nothing when already partitioned';
+
+CREATE FUNCTION @extschema@.maintain_audit_log()
+RETURNS TABLE (action text, partition_name text)
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'chronicle_maintain_audit_log';
+COMMENT ON FUNCTION @extschema@.maintain_audit_log() IS
+    'Make audit_logs partitions ahead of the writers and apply the retention; one row per action (for cron)';
+
+CREATE FUNCTION @extschema@.set_audit_retention(p_keep interval, p_archive_schema name DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'chronicle_set_audit_retention';
+COMMENT ON FUNCTION @extschema@.set_audit_retention(interval, name) IS
+    'From now on maintain_audit_log drops (or moves to p_archive_schema) each partition whose every row is older than p_keep; NULL: keep everything';
+
+CREATE FUNCTION @extschema@.unpartition_audit_log()
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'chronicle_unpartition_audit_log';
+COMMENT ON FUNCTION @extschema@.unpartition_audit_log() IS
+    'Put a plain audit_logs back in place of the partitioned one (copies every row; writers wait); before a downgrade below 1.3';
+
+-- They change audit_logs itself: its owner's (and superusers') business.
+REVOKE ALL ON FUNCTION @extschema@.partition_audit_log(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.maintain_audit_log() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.set_audit_retention(interval, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.unpartition_audit_log() FROM PUBLIC;

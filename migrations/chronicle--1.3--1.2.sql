@@ -9,6 +9,23 @@ SELECT pg_catalog.set_config('lock_timeout', '2s', true)
  WHERE pg_catalog.current_setting('lock_timeout') OPERATOR(pg_catalog.=) '0';
 
 -- ---------------------------------------------------------------------------
+-- 1.2 knows audit_logs as a plain table: a partitioned one must be put back
+-- first (MIGRATIONS.md, 1.3, "Going back below 1.3"). Checked before anything.
+-- ---------------------------------------------------------------------------
+DO $partitioned$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c
+                WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('@extschema@.audit_logs')
+                  AND c.relkind OPERATOR(pg_catalog.=) 'p') THEN
+        RAISE EXCEPTION 'cannot downgrade chronicle below 1.3 while audit_logs is partitioned'
+            USING ERRCODE = '55000',
+                  DETAIL = 'Versions before 1.3 know audit_logs as a plain table only.',
+                  HINT = 'Run SELECT unpartition_audit_log(); (it copies every row into a plain audit_logs, under a lock that stops writers), then the downgrade again.';
+    END IF;
+END
+$partitioned$;
+
+-- ---------------------------------------------------------------------------
 -- The data-loss guard (MIGRATIONS.md): audit_logs.transaction_id holds the
 -- transaction of every row written since 1.3. The newest rows are the ones
 -- that have it, so the first look reads the primary key backwards; when no
@@ -48,6 +65,15 @@ BEGIN
     END IF;
 END
 $guard$;
+
+-- ---------------------------------------------------------------------------
+-- Partitioning and retention
+-- ---------------------------------------------------------------------------
+DROP FUNCTION @extschema@.unpartition_audit_log();
+DROP FUNCTION @extschema@.set_audit_retention(interval, name);
+DROP FUNCTION @extschema@.maintain_audit_log();
+DROP FUNCTION @extschema@.partition_audit_log(interval);
+DROP TABLE @extschema@.audit_log_settings;
 
 -- ---------------------------------------------------------------------------
 -- audit_logs.transaction_id (no rewrite: the column is only marked dropped)
