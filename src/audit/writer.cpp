@@ -1,6 +1,7 @@
 #include "audit/writer.h"
 
 #include "audit/image_compression.h"
+#include "audit/partition_route.h"
 
 #include "pg/columns.h"
 #include "pg/direct_write.h"
@@ -125,8 +126,9 @@ bool installed_transaction_id(Relation rel, AttrNumber attnum) {
 // Whether rel has the shape the extension installs, for which the fast path
 // stores exactly what an INSERT would. Catalog lookups: once per relcache version.
 AuditLogShape installed_shape(Relation rel) {
-  AuditLogShape shape{false, InvalidOid};
-  if (rel->rd_rel->relkind != RELKIND_RELATION) return shape;
+  AuditLogShape shape{false, false, InvalidOid};
+  const bool partitioned = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+  if (rel->rd_rel->relkind != RELKIND_RELATION && !partitioned) return shape;
   TupleDesc desc = RelationGetDescr(rel);
   int live = 0;
   for (int i = 0; i < desc->natts; ++i) live += TupleDescAttr(desc, i)->attisdropped ? 0 : 1;
@@ -162,8 +164,10 @@ AuditLogShape installed_shape(Relation rel) {
   }
   list_free(indexes);
   if (!installed_created_at_default(rel, attnum[kCreatedAt])) return shape;
+  if (partitioned && !routable_by_id(rel, attnum[kId])) return shape;
   shape.sequence = installed_id_sequence(rel, attnum[kId]);
   shape.installed = OidIsValid(shape.sequence);
+  shape.partitioned = partitioned;
   return shape;
 }
 
@@ -177,7 +181,7 @@ struct ResolvedAuditLog {
   Oid relation;
   AuditLogShape shape;
 };
-ResolvedAuditLog resolved{false, false, InvalidOid, InvalidOid, {false, InvalidOid}};
+ResolvedAuditLog resolved{false, false, InvalidOid, InvalidOid, {false, false, InvalidOid}};
 bool resolved_callback_registered = false;
 
 void invalidate_resolved(Datum, Oid relation) {
@@ -261,6 +265,17 @@ void write_batch(AuditSink* sink) {
   Assert(!sink->general && sink->used > 0 && sink->used <= sink->capacity);
   Relation rel = sink->relation;
   EState* estate = sink->estate;
+  if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
+    // Each row into its leaf, whose own CHECK and NOT NULL constraints hold.
+    for (int i = 0; i < sink->used; ++i) {
+      TupleTableSlot* slot = sink->slots[i];
+      write_routed_row(&sink->routes, estate->es_query_cxt, estate, sink->result, slot,
+                       DatumGetInt64(slot->tts_values[sink->attno[kId]]), sink->command);
+      ExecClearTuple(slot);
+    }
+    sink->used = 0;
+    return;
+  }
   if (rel->rd_att->constr != nullptr) {
     for (int i = 0; i < sink->used; ++i) ExecConstraints(sink->result, sink->slots[i], estate);
   }
@@ -422,7 +437,14 @@ void build_sink(AuditSink* sink, int capacity, bool outlives_statement, const Au
   MemoryContextSwitchTo(old);
   map_columns(sink);
   sink->sequence = shape.sequence;
-  prepare_checks(sink, outlives_statement);
+  if (shape.partitioned) {
+    // Rows are written into the leaves (partition_route.h), through their own
+    // indexes and constraints: the parent's partitioned indexes are not used.
+    ExecCloseIndices(sink->result);
+    sink->result->ri_NumIndices = 0;
+  } else {
+    prepare_checks(sink, outlives_statement);
+  }
   old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
   sink->slot_descriptor = outlives_statement ? CreateTupleDescCopy(RelationGetDescr(rel)) : RelationGetDescr(rel);
@@ -531,7 +553,7 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.audit_logs\" does not exist", get_namespace_name(schema))));
       }
-      resolved = ResolvedAuditLog{true, false, schema, relation, {false, InvalidOid}};
+      resolved = ResolvedAuditLog{true, false, schema, relation, {false, false, InvalidOid}};
     }
     const Oid relation = resolved.relation;
     // Taking the lock takes in the invalidations: a rename or drop committed

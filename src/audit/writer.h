@@ -9,7 +9,9 @@
 // relcache version of it, the writer decides which of two paths to take:
 //  * the installed shape (a plain table with exactly the 11 columns, types and
 //    defaults of chronicle--1.0.sql, plus from 1.3 transaction_id xid8 DEFAULT
-//    pg_current_xact_id(), no internal trigger, no deferrable index):
+//    pg_current_xact_id(), no internal trigger, no deferrable index; or such a
+//    table partitioned by ranges of id, as partition_audit_log makes it, whose
+//    rows go to their leaf partition: partition_route.h):
 //    the FAST PATH forms the row itself and writes it through the table AM, the
 //    executor's CHECK / NOT NULL checks and the index inserts (batched in
 //    statement mode). Length (22001), NOT NULL (23502), CHECK (23514) and unique
@@ -39,6 +41,8 @@ extern "C" {
 }
 
 namespace chronicle::audit {
+
+struct LeafRoutes;  // partition_route.h
 
 // One audit row. Datums are of the audit_logs column types.
 struct AuditRow {
@@ -90,6 +94,7 @@ struct AuditSink {
   char image_compression[2];  // old_data, new_data: how row images are compressed (image_compression.h)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
+  LeafRoutes* routes;         // fast path into a partitioned audit_logs: its leaves (partition_route.h)
   // The general path (general is false on the fast path, which leaves these unset).
   bool general;
   Oid owner;                        // the extension's owner: whom the INSERT is evaluated as
@@ -102,8 +107,9 @@ struct AuditSink {
 
 // What the writer decided about the current audit_logs (once per relcache version).
 struct AuditLogShape {
-  bool installed;  // the fast path applies
-  Oid sequence;    // id's sequence (fast path only)
+  bool installed;    // the fast path applies
+  bool partitioned;  // ... to a table partitioned by ranges of id
+  Oid sequence;      // id's sequence (fast path only)
 };
 
 // Opens the table named audit_logs in `schema` now (RowExclusiveLock); 42P01 when
