@@ -73,6 +73,9 @@ DROP FUNCTION @extschema@.unpartition_audit_log();
 DROP FUNCTION @extschema@.set_audit_retention(interval, name);
 DROP FUNCTION @extschema@.maintain_audit_log();
 DROP FUNCTION @extschema@.partition_audit_log(interval);
+-- Disowned first: that also removes its pg_extension_config_dump entry, which
+-- a plain DROP TABLE would leave behind.
+ALTER EXTENSION chronicle DROP TABLE @extschema@.audit_log_settings;
 DROP TABLE @extschema@.audit_log_settings;
 
 -- ---------------------------------------------------------------------------
