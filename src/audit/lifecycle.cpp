@@ -151,6 +151,15 @@ void lock_relation(Oid relation, LOCKMODE mode, const std::string& what) {
   }
 }
 
+// How long audit_logs has been held ACCESS EXCLUSIVE (to the end of the
+// function; the commit adds its WAL flush): DEBUG1, for benchmarks and DBAs.
+void report_lock_time(const char* function, TimestampTz since) {
+  const long held = TimestampDifferenceMilliseconds(since, GetCurrentTimestamp());
+  pg::pg_call([&] {
+    ereport(DEBUG1, (errmsg_internal("%s: audit_logs held ACCESS EXCLUSIVE for %ld ms", function, held)));
+  });
+}
+
 // The advisory lock that keeps two lifecycle calls of one schema apart.
 bool take_lifecycle_lock(Sql& sql, bool wait) {
   const std::string call = fmt::format("pg_catalog.{}({}, {})",
@@ -375,6 +384,7 @@ bool partition(Sql& sql, const std::string& interval) {
 
   // 2. Under the old table's ACCESS EXCLUSIVE lock: prove the bound, swap.
   lock_relation(old.oid, AccessExclusiveLock, "audit_logs");
+  const TimestampTz locked_at = GetCurrentTimestamp();
   const AuditLog locked = find_audit_log(sql);
   if (locked.oid != old.oid || locked.kind != 'r') {
     throw Error(pg::sqlstate_string(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -419,6 +429,18 @@ bool partition(Sql& sql, const std::string& interval) {
   sql.run(fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM (MINVALUE) TO ({})", table,
                       sql.qualified(old_name), bound));
   sql.run(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", sql.qualified(old_name), helper));
+  // A logical subscriber keeps receiving one table audit_logs: each publication
+  // that published it publishes the partitioned table, through its root.
+  for (const Row& publication : sql.rows(fmt::format(
+           "SELECT pg_catalog.quote_ident(p.pubname), p.puballtables, p.pubviaroot FROM pg_catalog.pg_publication p "
+           " WHERE p.puballtables OR EXISTS (SELECT FROM pg_catalog.pg_publication_rel r "
+           "                                  WHERE r.prpubid = p.oid AND r.prrelid = {})",
+           old.oid))) {
+    if (*publication[1] != "t") sql.run(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", *publication[0], table));
+    if (*publication[2] != "t") {
+      sql.run(fmt::format("ALTER PUBLICATION {} SET (publish_via_partition_root = true)", *publication[0]));
+    }
+  }
   // pg_dump: the parent and every partition are the extension's tables (a
   // partition made later by maintain_audit_log too), config-dumped: their rows
   // are saved, their definitions come from the extension (README.md, Backups).
@@ -435,6 +457,7 @@ bool partition(Sql& sql, const std::string& interval) {
                   "ON CONFLICT (singleton) DO UPDATE SET partition_interval = EXCLUDED.partition_interval, "
                   "partition_size = EXCLUDED.partition_size, partitions_made = EXCLUDED.partitions_made",
                   sql.qualified("audit_log_settings"), interval, size, first + kPartitionsAhead));
+  report_lock_time("partition_audit_log", locked_at);
   return true;
 }
 
@@ -558,6 +581,7 @@ void apply_retention(Sql& sql, const AuditLog& log, const Settings& settings, Ac
   // Dropping or detaching a partition takes ACCESS EXCLUSIVE on audit_logs
   // (PostgreSQL 15); held from here to the end of the transaction.
   lock_relation(log.oid, AccessExclusiveLock, "audit_logs");
+  const TimestampTz locked_at = GetCurrentTimestamp();
   for (const Partition& p : expired) {
     const std::string qualified = sql.qualified(p.name);
     if (p.member) sql.run(fmt::format("ALTER EXTENSION chronicle DROP TABLE {}", qualified));
@@ -572,6 +596,7 @@ void apply_retention(Sql& sql, const AuditLog& log, const Settings& settings, Ac
       actions.emplace_back("dropped", p.name);
     }
   }
+  report_lock_time("maintain_audit_log", locked_at);
 }
 
 // unpartition_audit_log's work: a plain audit_logs again, with every row, the
