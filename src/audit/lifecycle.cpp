@@ -155,9 +155,8 @@ void lock_relation(Oid relation, LOCKMODE mode, const std::string& what) {
 // function; the commit adds its WAL flush): DEBUG1, for benchmarks and DBAs.
 void report_lock_time(const char* function, TimestampTz since) {
   const long held = TimestampDifferenceMilliseconds(since, GetCurrentTimestamp());
-  pg::pg_call([&] {
-    ereport(DEBUG1, (errmsg_internal("%s: audit_logs held ACCESS EXCLUSIVE for %ld ms", function, held)));
-  });
+  pg::pg_call(
+      [&] { ereport(DEBUG1, (errmsg_internal("%s: audit_logs held ACCESS EXCLUSIVE for %ld ms", function, held))); });
 }
 
 // The advisory lock that keeps two lifecycle calls of one schema apart.
