@@ -98,6 +98,26 @@ waiting_call() {  # the call's backend is waiting for a lock, or for lockers to 
 }
 
 # ---------------------------------------------------------------------------
+# A lock it never gets: 55P03 within the session's lock_timeout, nothing changed
+# ---------------------------------------------------------------------------
+start_load give_up
+sleep 1
+start_holder
+sleep 0.5
+t0=$(date +%s%3N)
+out=$(PGOPTIONS="-c lock_timeout=1s" psql -X -qAt -v VERBOSITY=verbose -c "SELECT partition_audit_log()" 2>&1)
+t1=$(date +%s%3N)
+# End the holder (its transaction rolls back, with its row).
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'" >/dev/null
+wait "$holder_pid" 2>/dev/null; holder_pid=""
+wait "$bench_pid"; bench_pid=""
+if [[ $out == *55P03* && $(( t1 - t0 )) -lt 2500 && $(q -c "SELECT relkind::text FROM pg_class WHERE oid = 'audit_logs'::regclass") == r ]]; then
+  pass partitioning.lock_never_granted_55P03
+else fail partitioning.lock_never_granted_55P03 "after $(( t1 - t0 )) ms: $out"; fi
+figure "partition_audit_log gave up after $(( t1 - t0 )) ms: $(echo "$out" | head -1)"
+check_eq partitioning.lock_never_granted_writers_ok 0 "$(grep -c 'ERROR' "$WORK/partitioning/pgbench.give_up")" "writer errors"
+
+# ---------------------------------------------------------------------------
 # SIGKILL in the middle of partition_audit_log
 # ---------------------------------------------------------------------------
 start_load partition
@@ -168,6 +188,20 @@ figure "maintain_audit_log after the crash: $out"
 check_eq partitioning.maintain_again_writers_ok 0 "$(grep -c 'ERROR' "$WORK/partitioning/pgbench.maintain_again")" \
   "writer errors"
 ledger_ok partitioning.maintained_no_row_lost_or_doubled load,holder
+
+# ---------------------------------------------------------------------------
+# Beside itself: a second maintain_audit_log while one is at work does nothing
+# and waits for nothing.
+# ---------------------------------------------------------------------------
+q -c "BEGIN" -c "SELECT count(*) FROM maintain_audit_log()" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
+first_pid=$!
+sleep 1
+t0=$(date +%s%3N)
+out=$(q -c "SELECT count(*) FROM maintain_audit_log()" 2>&1)
+t1=$(date +%s%3N)
+wait "$first_pid"
+if [[ $out == 0 && $(( t1 - t0 )) -lt 1000 ]]; then pass partitioning.maintain_beside_itself
+else fail partitioning.maintain_beside_itself "second call: '$out' after $(( t1 - t0 )) ms"; fi
 
 # ---------------------------------------------------------------------------
 # index_report() on the partitioned log
