@@ -76,6 +76,53 @@ AS 'MODULE_PATHNAME', 'chronicle_unpartition_audit_log';
 COMMENT ON FUNCTION @extschema@.unpartition_audit_log() IS
     'Put a plain audit_logs back in place of the partitioned one (copies every row; writers wait); before a downgrade below 1.3';
 
+-- pending_migration_steps() sees the indexes of a partitioned audit_logs (the
+-- parent's partitioned indexes, relkind 'I'): once partition_audit_log has run,
+-- 1.2's indexes are built and nothing is listed for them.
+CREATE OR REPLACE FUNCTION @extschema@.pending_migration_steps()
+RETURNS TABLE (name text, ddl text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ext AS (
+        SELECT n.oid AS nsp, n.nspname AS schema
+          FROM pg_catalog.pg_extension e
+          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'chronicle'
+    ), state AS (
+        SELECT s.position, s.kind, s.table_name, s.object_name, s.index_definition, ext.schema,
+               i.indisvalid,      -- NULL: no such index on that table
+               c.convalidated     -- NULL: no such constraint on that table
+          FROM @extschema@.migration_steps s
+         CROSS JOIN ext
+          LEFT JOIN pg_catalog.pg_class t
+                 ON t.relnamespace = ext.nsp AND t.relname = s.table_name AND t.relkind IN ('r', 'p')
+          LEFT JOIN pg_catalog.pg_class ic
+                 ON ic.relnamespace = ext.nsp AND ic.relname = s.object_name AND ic.relkind IN ('i', 'I')
+          LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid AND i.indrelid = t.oid
+          LEFT JOIN pg_catalog.pg_constraint c ON c.conrelid = t.oid AND c.conname = s.object_name
+    )
+    SELECT step.name, step.ddl
+      FROM state st
+     CROSS JOIN LATERAL (VALUES
+        (1, st.kind = 'create_index' AND st.indisvalid IS FALSE,
+         'drop invalid index ' || st.object_name,
+         pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', st.schema, st.object_name)),
+        (2, st.kind = 'create_index' AND st.indisvalid IS NOT TRUE,
+         'create index ' || st.object_name,
+         pg_catalog.format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %I.%I %s',
+                           st.object_name, st.schema, st.table_name, st.index_definition)),
+        (3, st.kind = 'validate_constraint' AND st.convalidated IS FALSE,
+         'validate constraint ' || st.table_name || '.' || st.object_name,
+         pg_catalog.format('ALTER TABLE %I.%I VALIDATE CONSTRAINT %I', st.schema, st.table_name, st.object_name)),
+        (4, st.kind = 'drop_index' AND st.indisvalid IS NOT NULL,
+         'drop index ' || st.object_name,
+         pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', st.schema, st.object_name))
+     ) AS step(sub, pending, name, ddl)
+     WHERE step.pending
+     ORDER BY st.position, step.sub
+$$;
+
 -- They change audit_logs itself: its owner's (and superusers') business.
 REVOKE ALL ON FUNCTION @extschema@.partition_audit_log(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.maintain_audit_log() FROM PUBLIC;

@@ -68,6 +68,9 @@ SELECT c.relname, c.oid = ANY (e.extconfig) AS config_dumped
  ORDER BY 1;
 SELECT * FROM audit_log_settings;
 
+-- pending_migration_steps() sees the parent's indexes: nothing is left to do on audit_logs.
+SELECT name FROM pending_migration_steps() WHERE ddl ~ 'audit_logs';
+
 -- Does nothing when already partitioned.
 SELECT partition_audit_log('1 day');
 SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass;
