@@ -297,7 +297,7 @@ ROLLBACK;
 DROP TABLE audit_logs;
 ALTER TABLE audit_logs_plain RENAME TO audit_logs;
 
--- Partitioned by ranges of id, as partition_audit_log makes it: the fast path
+-- Partitioned by ranges of id, as 1.3 partitions it: the fast path
 -- routes each row to its partition (one with its columns in other positions
 -- too); none for it: 23514.
 SELECT last_value AS id_before FROM audit_logs_id_seq \gset
