@@ -32,7 +32,7 @@ DECLARE
     message text;
     k text;
     r jsonb;
-    -- 1.3's transaction_id, shown only when it is not this transaction's id
+    -- 1.3's transaction id column, shown only when it is not this transaction's id
     -- (spelled so, this file also runs at 1.0-1.2: test/upgrade/run).
     xact_column CONSTANT text := 'transaction' || '_id';
 BEGIN
