@@ -124,7 +124,10 @@ void define_settings();
 // the write (a rotation by RENAME + CREATE TABLE is followed at once). Once per
 // relcache version of it, the writer decides which of two paths to take:
 //  * the installed shape (a plain table with exactly the 11 columns, types and
-//    defaults of chronicle--1.0.sql, no internal trigger, no deferrable index):
+//    defaults of chronicle--1.0.sql, plus from 1.3 transaction_id xid8 DEFAULT
+//    pg_current_xact_id(), no internal trigger, no deferrable index; or such a
+//    table partitioned by ranges of id, as partition_audit_log makes it, whose
+//    rows go to their leaf partition: partition_route.h):
 //    the FAST PATH forms the row itself and writes it through the table AM, the
 //    executor's CHECK / NOT NULL checks and the index inserts (batched in
 //    statement mode). Length (22001), NOT NULL (23502), CHECK (23514) and unique
@@ -165,6 +168,8 @@ struct AuditRow {
 
 enum class Operation { Insert, Update, Delete };
 
+struct LeafRoutes;  // partition_route.h
+
 // Fills `row` for one changed row: old_slot is NULL for an INSERT, new_slot for
 // a DELETE. Allocates in CurrentMemoryContext and copies what it takes from the
 // slots, so the slots may move on before the row is written.
@@ -196,12 +201,15 @@ struct AuditSink {
   int capacity;               // rows buffered before they are written together
   int used;
   int attno[kAuditColumnCount];  // 0-based position of each column in audit_logs
+  int transaction_id_attno;      // 0-based position of transaction_id (1.3), -1 when there is none
+  Datum transaction_id;          // the writing transaction's pg_current_xact_id()
   Datum table_name;              // the audited table's name as varchar
   Datum created_at;              // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;
   char image_compression[2];  // old_data, new_data: how row images are compressed (sink.cpp)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
+  LeafRoutes* routes;         // fast path into a partitioned audit_logs: its leaves (partition_route.h)
   // The general path (general is false on the fast path, which leaves these unset).
   bool general;
   Oid owner;                        // the extension's owner: whom the INSERT is evaluated as
