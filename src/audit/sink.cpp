@@ -1,5 +1,4 @@
 #include "audit/audit.h"
-#include "audit/partition_route.h"
 #include "pg/catalog.h"
 #include "pg/direct_write.h"
 #include "timestamps/timestamps.h"
@@ -542,7 +541,7 @@ void build_sink(AuditSink* sink, int capacity, bool outlives_statement, const Au
   map_columns(sink);
   sink->sequence = shape.sequence;
   if (shape.partitioned) {
-    // Rows are written into the leaves (partition_route.h), through their own
+    // Rows are written into the leaves (route.cpp), through their own
     // indexes and constraints: the parent's partitioned indexes are not used.
     ExecCloseIndices(sink->result);
     sink->result->ri_NumIndices = 0;

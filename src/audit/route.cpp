@@ -1,4 +1,4 @@
-#include "audit/partition_route.h"
+#include "audit/audit.h"
 
 extern "C" {
 #include "access/attmap.h"
@@ -159,7 +159,7 @@ void write_routed_row(LeafRoutes** routes, MemoryContext context, EState* estate
     ExecInsertIndexTuples(leaf->result, row, estate, false, false, nullptr, NIL);
   }
   if (leaf->map != nullptr) ExecClearTuple(leaf->slot);
-  // Closed again, locks kept to the end of the transaction (as row_sink.cpp does).
+  // Closed again, locks kept to the end of the transaction (as the kept row sink does: sink.cpp).
   for (int i = 0; i < leaf->result->ri_NumIndices; ++i) index_close(leaf->result->ri_IndexRelationDescs[i], NoLock);
   table_close(rel, NoLock);
 }
