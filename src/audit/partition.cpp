@@ -1,6 +1,7 @@
-// partition_audit_log, maintain_audit_log, set_audit_retention (1.3): an audit
-// log partitioned by ranges of id, with partitions made ahead of the writers and
-// old ones dropped or archived, all while writers keep writing.
+// partition_audit_log and unpartition_audit_log (1.3): an audit log
+// partitioned by ranges of id while writers keep writing, and back. The
+// partitions made ahead later and the retention are retention.cpp's; what both
+// share is lifecycle.cpp's.
 //
 // Why ranges of id: the primary key stays on id (a partitioned table's unique
 // keys must hold its partition key), the rows already there are exactly the
@@ -26,6 +27,7 @@
 // for at most that long.
 // The SQL functions run with search_path = pg_catalog, pg_temp (their SET
 // clause), so the statements below name operators and functions plainly; every
+// relation is schema-qualified.
 #include <algorithm>
 #include <cmath>
 #include <optional>

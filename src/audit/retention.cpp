@@ -1,6 +1,9 @@
 // maintain_audit_log and set_audit_retention (1.3): partitions made ahead of
 // the writers, and the oldest ones dropped or archived once every row in them
 // is older than the retention asked for, all while writers keep writing.
+// The SQL functions run with search_path = pg_catalog, pg_temp (their SET
+// clause), so the statements below name operators and functions plainly; every
+// relation is schema-qualified.
 #include <algorithm>
 #include <cmath>
 #include <optional>
