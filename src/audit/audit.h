@@ -328,6 +328,9 @@ std::string quote_literal(const std::string& text);
 std::string partition_name(int64 number);  // audit_logs_pNNNNNN
 int64 to_int64(const std::optional<std::string>& text);
 
+// The owner of `relation` (pg::relation_owner), as a quoted role name.
+std::string owner_of(Oid relation);
+
 // A lock on relation, taken in attempts of kAttemptMs within the session's
 // lock_timeout (else kDefaultBudgetMs); 55P03 when the budget runs out.
 void lock_relation(Oid relation, LOCKMODE mode, const std::string& what);

@@ -243,6 +243,11 @@ std::optional<std::string> Sql::value(const std::string& query) {
 
 std::string Sql::qualified(const std::string& name) const { return schema_ + "." + quote_ident(name); }
 
+std::string owner_of(Oid relation) {
+  const char* name = pg::pg_call([&] { return GetUserNameFromId(pg::relation_owner(relation), false); });
+  return quote_ident(name);
+}
+
 Oid Sql::relation(const std::string& name) const {
   return pg::pg_call([&] { return pg::find_extension_relation(schema_oid_, name.c_str()); });
 }

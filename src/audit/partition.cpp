@@ -124,10 +124,7 @@ bool partition(Sql& sql, const std::string& interval) {
   //    names of their own: no lock that a writer waits for.
   const std::string parent = sql.qualified(staging);
   const std::vector<Index> indexes = indexes_of(sql, old.oid);
-  const std::string owner = *sql.value(fmt::format(
-      "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(relowner)) FROM pg_catalog.pg_class WHERE oid "
-      "= {}",
-      old.oid));
+  const std::string owner = owner_of(old.oid);
   sql.run(fmt::format(
       "CREATE TABLE {} (LIKE {} INCLUDING COMMENTS INCLUDING CONSTRAINTS INCLUDING DEFAULTS INCLUDING GENERATED "
       "INCLUDING STATISTICS INCLUDING STORAGE INCLUDING COMPRESSION) PARTITION BY RANGE (id)",
@@ -258,9 +255,7 @@ bool unpartition(Sql& sql) {
   const std::string plain = sql.qualified("audit_logs_unpartitioned");
   const std::string sequence = id_sequence(sql);
   const std::vector<Index> indexes = indexes_of(sql, log.oid);
-  const std::string owner = *sql.value(fmt::format(
-      "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(relowner)) FROM pg_catalog.pg_class WHERE oid = {}",
-      log.oid));
+  const std::string owner = owner_of(log.oid);
   sql.run(fmt::format(
       "CREATE TABLE {} (LIKE {} INCLUDING COMMENTS INCLUDING CONSTRAINTS INCLUDING DEFAULTS INCLUDING GENERATED "
       "INCLUDING STATISTICS INCLUDING STORAGE INCLUDING COMPRESSION)",

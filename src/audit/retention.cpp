@@ -45,10 +45,7 @@ void make_partitions_ahead(Sql& sql, const AuditLog& log, Settings& settings, Ac
   }
   const int64 next = next_id(sql, sequence);
   if (!top) top = next;
-  const std::string owner = *sql.value(fmt::format(
-      "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(relowner)) FROM pg_catalog.pg_class WHERE oid "
-      "= {}",
-      log.oid));
+  const std::string owner = owner_of(log.oid);
   const int64 size = partition_size(sql, table, settings.interval, settings.size);
   while (*top < next + static_cast<int64>(kPartitionsAhead) * size) {
     const std::string name = partition_name(++settings.made);
