@@ -3,15 +3,22 @@
 // file each: trigger.cpp (the firing, row and statement mode, and
 // audit_check_options), config.cpp (what a trigger derives once per relation
 // version), context.cpp (who and from where: the settings), row.cpp (the JSONB
-// images, changed_fields, the audit row) and sink.cpp (writing audit_logs).
+// images, changed_fields, the audit row), sink.cpp (writing audit_logs) and
+// route.cpp (the sink's rows into the leaves of a partitioned audit_logs).
+// The audit log's lifecycle (1.3): partition.cpp (partition_audit_log,
+// unpartition_audit_log), retention.cpp (maintain_audit_log,
+// set_audit_retention) and lifecycle.cpp (what those two share).
 
 #pragma once
 
 #include "pg/postgres_headers.h"
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "pg/spi.h"
 #include "pg/trigger.h"
 
 extern "C" {
@@ -20,6 +27,8 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/execnodes.h"
+#include "storage/lockdefs.h"
+#include "utils/timestamp.h"
 }
 
 namespace chronicle::audit {
@@ -124,7 +133,10 @@ void define_settings();
 // the write (a rotation by RENAME + CREATE TABLE is followed at once). Once per
 // relcache version of it, the writer decides which of two paths to take:
 //  * the installed shape (a plain table with exactly the 11 columns, types and
-//    defaults of chronicle--1.0.sql, no internal trigger, no deferrable index):
+//    defaults of chronicle--1.0.sql, plus from 1.3 transaction_id xid8 DEFAULT
+//    pg_current_xact_id(), no internal trigger, no deferrable index; or such a
+//    table partitioned by ranges of id, as partition_audit_log makes it, whose
+//    rows go to their leaf partition: write_routed_row below):
 //    the FAST PATH forms the row itself and writes it through the table AM, the
 //    executor's CHECK / NOT NULL checks and the index inserts (batched in
 //    statement mode). Length (22001), NOT NULL (23502), CHECK (23514) and unique
@@ -165,6 +177,8 @@ struct AuditRow {
 
 enum class Operation { Insert, Update, Delete };
 
+struct LeafRoutes;  // route.cpp
+
 // Fills `row` for one changed row: old_slot is NULL for an INSERT, new_slot for
 // a DELETE. Allocates in CurrentMemoryContext and copies what it takes from the
 // slots, so the slots may move on before the row is written.
@@ -196,12 +210,15 @@ struct AuditSink {
   int capacity;               // rows buffered before they are written together
   int used;
   int attno[kAuditColumnCount];  // 0-based position of each column in audit_logs
+  int transaction_id_attno;      // 0-based position of transaction_id (1.3), -1 when there is none
+  Datum transaction_id;          // the writing transaction's pg_current_xact_id()
   Datum table_name;              // the audited table's name as varchar
   Datum created_at;              // CURRENT_TIMESTAMP as audit_logs.created_at's type
   Oid sequence;
   char image_compression[2];  // old_data, new_data: how row images are compressed (sink.cpp)
   CommandId command;
   MemoryContext row_context;  // the buffered rows' values; reset after each write
+  LeafRoutes* routes;         // fast path into a partitioned audit_logs: its leaves (route.cpp)
   // The general path (general is false on the fast path, which leaves these unset).
   bool general;
   Oid owner;                        // the extension's owner: whom the INSERT is evaluated as
@@ -242,5 +259,165 @@ AuditSink* acquire_row_sink(const AuditConfig& config);
 
 // Closes the relations the row was written through; keeps the memory.
 void release_row_sink(AuditSink* sink);
+
+// The sink's fast path into a partitioned audit_logs (1.3, partition_audit_log):
+// each row goes to the leaf partition whose range of id holds it, found by a
+// binary search of the parent's partition bounds, and is written there as the
+// fast path writes a plain table (heap, CHECK and NOT NULL of the leaf, its
+// index inserts). What it builds per leaf (the ResultRelInfo, its index infos,
+// the CHECK expressions, the column map) is kept with the sink and reused while
+// no relcache invalidation has come in since; the leaf and its indexes are
+// opened around each write and closed after it, so a kept sink still holds no
+// relation between rows. Plain C-style code that runs per row and may longjmp
+// (boundary rule 3).
+
+// Whether `rel` (partitioned) is partitioned the way the fast path routes: by
+// range of its single column `id_attno` (1-based).
+bool routable_by_id(Relation rel, AttrNumber id_attno);
+
+// Writes the row in `slot` (in the parent's descriptor, `id` its id) into its
+// leaf partition: 23514 when no partition takes it. *routes is created in
+// `context` at the first row. `root` is the parent's ResultRelInfo.
+void write_routed_row(LeafRoutes** routes, MemoryContext context, EState* estate, ResultRelInfo* root,
+                      TupleTableSlot* slot, int64 id, CommandId command);
+
+// The audit log's lifecycle (1.3): an audit log partitioned by ranges of id
+// (partition.cpp), partitions made ahead and old ones dropped or archived
+// (retention.cpp). The SQL functions are C++ (boundary rule 1) and run their
+// statements through one SPI session; what SQL cannot do is done by the native
+// steps below, plain C-style code called through pg_call (boundary rule 2).
+
+inline constexpr int kAttemptMs = 50;          // the longest a writer may queue behind one attempt
+inline constexpr int kDefaultBudgetMs = 2000;  // all attempts together, unless the session set lock_timeout
+inline constexpr int kPartitionsAhead = 3;     // partitions kept beyond the one being written
+inline constexpr int64 kDefaultPartitionSize = 1000000;
+inline constexpr int64 kMinimumPartitionSize = 10000;
+inline constexpr int64 kRateSampleIds = 100000;         // the write rate is measured over the newest ids
+inline constexpr int32 kLifecycleLockKey = 0x63687231;  // with the schema's oid: one lifecycle call at a time
+
+// The statements of one lifecycle call, through one SPI connection, in the
+// schema of the extension that `function` (the SQL function called) belongs to.
+class Sql {
+ public:
+  using Row = std::vector<std::optional<std::string>>;
+
+  explicit Sql(Oid function);
+
+  void run(const std::string& statement);
+  std::vector<Row> rows(const std::string& query);
+  std::optional<std::string> value(const std::string& query);  // the first column of the first row
+
+  std::string qualified(const std::string& name) const;  // schema.name, quoted
+  Oid relation(const std::string& name) const;           // the extension's relation `name`, or InvalidOid
+  const std::string& schema() const { return schema_; }
+  const std::string& schema_name() const { return schema_name_; }
+  Oid schema_oid() const { return schema_oid_; }
+  Oid extension() const { return extension_; }
+
+ private:
+  pg::SpiSession spi_;
+  Oid schema_oid_;
+  Oid extension_;
+  std::string schema_name_;
+  std::string schema_;
+};
+using Row = Sql::Row;
+
+std::string quote_ident(const std::string& name);
+std::string quote_literal(const std::string& text);
+std::string partition_name(int64 number);  // audit_logs_pNNNNNN
+int64 to_int64(const std::optional<std::string>& text);
+
+// The owner of `relation` (pg::relation_owner), as a quoted role name.
+std::string owner_of(Oid relation);
+
+// A lock on relation, taken in attempts of kAttemptMs within the session's
+// lock_timeout (else kDefaultBudgetMs); 55P03 when the budget runs out.
+void lock_relation(Oid relation, LOCKMODE mode, const std::string& what);
+
+// How long audit_logs has been held ACCESS EXCLUSIVE: DEBUG1.
+void report_lock_time(const char* function, TimestampTz since);
+
+// The advisory lock that keeps two lifecycle calls of one schema apart; false
+// when !wait and another call holds it.
+bool take_lifecycle_lock(Sql& sql, bool wait);
+
+struct AuditLog {
+  Oid oid = InvalidOid;
+  char kind = '\0';  // pg_class.relkind
+};
+
+// The extension's audit_logs; 42P01 when there is none.
+AuditLog find_audit_log(Sql& sql);
+
+// The interval argument `index` as an SQL literal of type interval.
+std::string interval_literal(FunctionCallInfo fcinfo, int index);
+
+// 22023 unless the interval literal is positive.
+void require_positive(Sql& sql, const std::string& interval, const char* name);
+
+// ids per partition: the observed write rate times the interval; `fallback`
+// when there is too little history to tell.
+int64 partition_size(Sql& sql, const std::string& table, const std::string& interval, int64 fallback);
+
+// The sequence behind audit_logs.id's default, quoted and qualified; 55000 when none.
+std::string id_sequence(Sql& sql);
+
+// The next value the sequence hands out.
+int64 next_id(Sql& sql, const std::string& sequence);
+
+// The audit_log_settings row.
+struct Settings {
+  bool present = false;
+  std::string interval;
+  int64 size = 0;
+  int64 made = 0;
+  std::optional<std::string> keep;
+  std::optional<std::string> archive;
+};
+Settings read_settings(Sql& sql);
+
+// A partition of audit_logs, in the order of its range.
+struct Partition {
+  std::string name;
+  std::optional<int64> from;  // nullopt: MINVALUE
+  std::optional<int64> to;    // nullopt: MAXVALUE, or the DEFAULT partition
+  bool is_default;
+  bool member;  // of the extension (the table partition_audit_log started from)
+};
+std::vector<Partition> partitions_of(Sql& sql, Oid parent);
+
+// Native steps (boundary rule 2: call through pg_call).
+
+// One attempt to take `mode` on `relation`, waiting at most timeout_ms, inside
+// a subtransaction as a PL/pgSQL exception block runs it: true when locked
+// (the lock then belongs to the transaction), false when lock_timeout expired
+// (the subtransaction is rolled back and the error discarded). Any other error
+// is raised.
+bool try_lock_relation(Oid relation, LOCKMODE mode, int timeout_ms);
+
+// Waits, at most timeout_ms, until every transaction that holds a lock on
+// `relation` conflicting with `mode` has ended, without queueing a lock that
+// would make new lockers wait (as CREATE INDEX CONCURRENTLY waits for writers).
+// False when lock_timeout expired.
+bool try_wait_for_lockers(Oid relation, LOCKMODE mode, int timeout_ms);
+
+// The highest key of the primary key index of `relation` (a table whose
+// primary key is a single bigint column), read from the index with
+// SnapshotAny: every version of every row, live or dead, committed or not,
+// has an entry there. Sets *found to false when the index is empty. The caller
+// holds a lock that keeps new rows out. Raises 55000 when the primary key is
+// not such an index.
+int64 max_primary_key(Oid relation, bool* found);
+
+// Records the CHECK constraint `name` of `relation`, added NOT VALID, as
+// validated: exactly what ALTER TABLE ... VALIDATE CONSTRAINT records once its
+// scan has found no violating row. Only for a constraint the caller has proven.
+void mark_check_validated(Oid relation, const char* name);
+
+// Makes `relation` a member of the extension `extension` (as ALTER EXTENSION
+// ... ADD TABLE) whose rows pg_dump saves (as pg_extension_config_dump, which
+// only an extension script may call: it is called here as if from one).
+void add_extension_table(Oid extension, Oid relation);
 
 }  // namespace chronicle::audit

@@ -36,6 +36,7 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/xid8.h"
 }
 
 #ifdef USE_LZ4
@@ -138,8 +139,9 @@ namespace {
 
 // What the writer decided about the current audit_logs (once per relcache version).
 struct AuditLogShape {
-  bool installed;  // the fast path applies
-  Oid sequence;    // id's sequence (fast path only)
+  bool installed;    // the fast path applies
+  bool partitioned;  // ... to a table partitioned by ranges of id
+  Oid sequence;      // id's sequence (fast path only)
 };
 
 constexpr const char* kColumnNames[kAuditColumnCount] = {
@@ -153,12 +155,15 @@ void report_missing_column(Relation rel, const char* name) {
                   errdetail("The audit trigger supplies a value for this column.")));
 }
 
+constexpr const char* kTransactionIdColumn = "transaction_id";  // from 1.3
+
 void map_columns(AuditSink* sink) {
   TupleDesc desc = RelationGetDescr(sink->relation);
   for (int c = 0; c < kAuditColumnCount; ++c) {
     sink->attno[c] = pg::live_column(desc, kColumnNames[c]) - 1;  // an index into the slot's arrays
     if (sink->attno[c] < 0) report_missing_column(sink->relation, kColumnNames[c]);
   }
+  sink->transaction_id_attno = pg::live_column(desc, kTransactionIdColumn) - 1;
 }
 
 // audit_logs' columns as chronicle--1.0.sql creates them: the fast path's row.
@@ -208,15 +213,29 @@ bool installed_created_at_default(Relation rel, AttrNumber created_at) {
          reinterpret_cast<SQLValueFunction*>(expression)->op == SVFOP_CURRENT_TIMESTAMP;
 }
 
+// transaction_id (1.3) as the extension installs it: xid8 DEFAULT
+// pg_current_xact_id(), the value the fast path writes itself.
+bool installed_transaction_id(Relation rel, AttrNumber attnum) {
+  Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+  if (attr->atttypid != XID8OID || attr->attgenerated != '\0' || attr->attidentity != '\0') return false;
+  Node* expression = build_column_default(rel, attnum);
+  return expression != nullptr && IsA(expression, FuncExpr) &&
+         reinterpret_cast<FuncExpr*>(expression)->funcid == F_PG_CURRENT_XACT_ID;
+}
+
 // Whether rel has the shape the extension installs, for which the fast path
 // stores exactly what an INSERT would. Catalog lookups: once per relcache version.
 AuditLogShape installed_shape(Relation rel) {
-  AuditLogShape shape{false, InvalidOid};
-  if (rel->rd_rel->relkind != RELKIND_RELATION) return shape;
+  AuditLogShape shape{false, false, InvalidOid};
+  const bool partitioned = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+  if (rel->rd_rel->relkind != RELKIND_RELATION && !partitioned) return shape;
   TupleDesc desc = RelationGetDescr(rel);
   int live = 0;
   for (int i = 0; i < desc->natts; ++i) live += TupleDescAttr(desc, i)->attisdropped ? 0 : 1;
-  if (live != kAuditColumnCount) return shape;
+  // 1.0 to 1.2: the 11 columns; 1.3 adds transaction_id.
+  const AttrNumber transaction_id = pg::live_column(desc, kTransactionIdColumn);
+  if (transaction_id != InvalidAttrNumber && !installed_transaction_id(rel, transaction_id)) return shape;
+  if (live != kAuditColumnCount + (transaction_id != InvalidAttrNumber ? 1 : 0)) return shape;
   AttrNumber attnum[kAuditColumnCount];
   for (int c = 0; c < kAuditColumnCount; ++c) {
     attnum[c] = pg::live_column(desc, kColumnNames[c]);
@@ -248,8 +267,10 @@ AuditLogShape installed_shape(Relation rel) {
   }
   list_free(indexes);
   if (!installed_created_at_default(rel, attnum[kCreatedAt])) return shape;
+  if (partitioned && !routable_by_id(rel, attnum[kId])) return shape;
   shape.sequence = installed_id_sequence(rel, attnum[kId]);
   shape.installed = OidIsValid(shape.sequence);
+  shape.partitioned = partitioned;
   return shape;
 }
 
@@ -263,7 +284,7 @@ struct ResolvedAuditLog {
   Oid relation;
   AuditLogShape shape;
 };
-ResolvedAuditLog resolved{false, false, InvalidOid, InvalidOid, {false, InvalidOid}};
+ResolvedAuditLog resolved{false, false, InvalidOid, InvalidOid, {false, false, InvalidOid}};
 bool resolved_callback_registered = false;
 
 void invalidate_resolved(Datum, Oid relation) {
@@ -347,6 +368,17 @@ void write_batch(AuditSink* sink) {
   Assert(!sink->general && sink->used > 0 && sink->used <= sink->capacity);
   Relation rel = sink->relation;
   EState* estate = sink->estate;
+  if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
+    // Each row into its leaf, whose own CHECK and NOT NULL constraints hold.
+    for (int i = 0; i < sink->used; ++i) {
+      TupleTableSlot* slot = sink->slots[i];
+      write_routed_row(&sink->routes, estate->es_query_cxt, estate, sink->result, slot,
+                       DatumGetInt64(slot->tts_values[sink->attno[kId]]), sink->command);
+      ExecClearTuple(slot);
+    }
+    sink->used = 0;
+    return;
+  }
   if (rel->rd_att->constr != nullptr) {
     for (int i = 0; i < sink->used; ++i) ExecConstraints(sink->result, sink->slots[i], estate);
   }
@@ -508,7 +540,14 @@ void build_sink(AuditSink* sink, int capacity, bool outlives_statement, const Au
   MemoryContextSwitchTo(old);
   map_columns(sink);
   sink->sequence = shape.sequence;
-  prepare_checks(sink, outlives_statement);
+  if (shape.partitioned) {
+    // Rows are written into the leaves (route.cpp), through their own
+    // indexes and constraints: the parent's partitioned indexes are not used.
+    ExecCloseIndices(sink->result);
+    sink->result->ri_NumIndices = 0;
+  } else {
+    prepare_checks(sink, outlives_statement);
+  }
   old = MemoryContextSwitchTo(estate->es_query_cxt);
   sink->slots = static_cast<TupleTableSlot**>(palloc0(sizeof(TupleTableSlot*) * capacity));
   sink->slot_descriptor = outlives_statement ? CreateTupleDescCopy(RelationGetDescr(rel)) : RelationGetDescr(rel);
@@ -621,7 +660,7 @@ Relation open_audit_log(Oid schema, AuditLogShape* shape) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation \"%s.audit_logs\" does not exist", get_namespace_name(schema))));
       }
-      resolved = ResolvedAuditLog{true, false, schema, relation, {false, InvalidOid}};
+      resolved = ResolvedAuditLog{true, false, schema, relation, {false, false, InvalidOid}};
     }
     const Oid relation = resolved.relation;
     // Taking the lock takes in the invalidations: a rename or drop committed
@@ -654,6 +693,9 @@ void target_sink(AuditSink* sink, const AuditConfig& config, MemoryContext conte
     sink->table_name = coerce_table_name(sink, config.table_name);
     sink->created_at = timestamps::current_timestamp_as(
         TupleDescAttr(RelationGetDescr(sink->relation), sink->attno[kCreatedAt])->atttypid);
+    // What the column's default, pg_current_xact_id(), gives: the top-level
+    // transaction's id, also from a subtransaction.
+    if (sink->transaction_id_attno >= 0) sink->transaction_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
   }
   MemoryContextSwitchTo(old);
   sink->command = GetCurrentCommandId(true);
@@ -729,6 +771,10 @@ void add_audit_row(AuditSink* sink, const AuditRow& row) {
   set(kIpAddress, row.ip_address, row.ip_address_null);
   set(kUserAgent, row.user_agent, row.user_agent_null);
   set(kCreatedAt, sink->created_at, false);
+  if (sink->transaction_id_attno >= 0) {
+    values[sink->transaction_id_attno] = sink->transaction_id;
+    nulls[sink->transaction_id_attno] = false;
+  }
   ExecStoreVirtualTuple(slot);
   if (++sink->used == sink->capacity) flush_sink(sink);
 }

@@ -62,14 +62,18 @@ class Error : public std::runtime_error {
 // The SQLSTATEs chronicle's C++ code throws, by name: the one place they are
 // spelled out (the boundary maps any five-character code).
 namespace sqlstate {
+inline constexpr const char* kFeatureNotSupported = "0A000";
 inline constexpr const char* kNullValueNotAllowed = "22004";
 inline constexpr const char* kInvalidParameterValue = "22023";
 inline constexpr const char* kInvalidTextRepresentation = "22P02";
 inline constexpr const char* kUndefinedColumn = "42703";
 inline constexpr const char* kDatatypeMismatch = "42804";
 inline constexpr const char* kUndefinedTable = "42P01";
+inline constexpr const char* kDuplicateTable = "42P07";
+inline constexpr const char* kWrongObjectType = "42809";
 inline constexpr const char* kTriggerProtocolViolated = "39P01";
 inline constexpr const char* kObjectNotInPrerequisiteState = "55000";
+inline constexpr const char* kLockNotAvailable = "55P03";
 inline constexpr const char* kNoDataFound = "P0002";
 inline constexpr const char* kInternalError = "XX000";
 }  // namespace sqlstate

@@ -20,8 +20,10 @@ namespace chronicle::pg {
 
 Oid extension_schema(Oid function) { return get_func_namespace(function); }
 
+Oid extension_of(Oid function) { return getExtensionOfObject(ProcedureRelationId, function); }
+
 Oid extension_owner(Oid function) {
-  const Oid extension = getExtensionOfObject(ProcedureRelationId, function);
+  const Oid extension = extension_of(function);
   Oid owner = InvalidOid;
   if (OidIsValid(extension)) {
     Relation catalog = table_open(ExtensionRelationId, AccessShareLock);

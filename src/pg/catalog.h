@@ -1,5 +1,5 @@
-// Catalog lookups, each done here and only here: the extension's schema and
-// owner, its relations by name, a relation's owner, a column by name.
+// Catalog lookups, each done here and only here: the extension itself, its
+// schema and owner, its relations by name, a relation's owner, a column by name.
 //
 // Plain C-style functions that may raise an ERROR (boundary rule 3): call them
 // inside pg_call where a C++ object with a destructor is alive.
@@ -16,6 +16,9 @@ namespace chronicle::pg {
 // The extension's schema, found from one of its C functions (fcinfo->flinfo->fn_oid):
 // the function's own namespace, where CREATE EXTENSION put it.
 Oid extension_schema(Oid function);
+
+// The extension `function` belongs to (pg_extension.oid), or InvalidOid.
+Oid extension_of(Oid function);
 
 // The owner of the extension `function` belongs to (pg_extension.extowner); the
 // function's own owner when it belongs to none.

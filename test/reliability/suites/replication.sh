@@ -2,7 +2,9 @@
 # - a streaming hot standby made with pg_basebackup -R: every audit row reaches it,
 #   the read functions work there and the write functions fail with 25006;
 # - a logical-replication subscriber (another cluster) subscribed to a
-#   publication of audit_logs gets every row exactly once.
+#   publication of audit_logs gets every row exactly once;
+# - the log partitioned on the primary (1.3): the standby replays it, the
+#   subscriber keeps receiving every row as one table audit_logs.
 source "$REL/lib.sh"
 trap 'stop_standby; stop_clusters' EXIT
 standby=""
@@ -100,7 +102,7 @@ standby_write enable_audit "SELECT enable_audit('users'::regclass)"
 standby_write disable_audit "SELECT disable_audit('posts'::regclass)"
 check_eq replication.standby.nothing_written_on_standby "$standby_fp" \
   "$(PGHOST=$standby PGPORT=$sport bash -c "source '$REL/lib.sh'; fingerprint app")" "fingerprint after the attempts"
-stop_standby; standby=""
+# The standby keeps following: the partitioned log below is replayed there too.
 
 # ---------------------------------------------------------------------------
 # Logical replication of audit_logs to an archive cluster.
@@ -116,6 +118,10 @@ CREATE TABLE public.audit_logs (
   record_id uuid, user_id uuid, old_data jsonb, new_data jsonb, changed_fields text[],
   ip_address inet, user_agent text, created_at timestamp NOT NULL);
 SQL
+# From 1.3 audit_logs also has transaction_id.
+if [[ $(ppsql -c "SELECT count(*) FROM pg_attribute WHERE attrelid = 'audit_logs'::regclass AND attname = 'transaction_id'") == 1 ]]; then
+  apsql -c "ALTER TABLE public.audit_logs ADD COLUMN transaction_id xid8" >/dev/null
+fi
 ppsql -c "CREATE PUBLICATION audit_archive FOR TABLE audit_logs" >/dev/null
 # Changes before, during and after the initial copy.
 writes 100
@@ -134,4 +140,34 @@ b=$(apsql -c "SELECT count(*) || '|' || md5(string_agg(t::text, ',' ORDER BY id)
 check_eq replication.logical.every_row_exactly_once "$a" "$b" "rows|md5 of the publisher"
 check_eq replication.logical.no_duplicates "0" "$(apsql -c "SELECT count(*) - count(DISTINCT id) FROM audit_logs")"
 figure "logical: $rows_expected audit rows published, $(apsql -c "SELECT count(*) FROM audit_logs") received"
+
+# ---------------------------------------------------------------------------
+# The same log partitioned on the primary (1.3, partition_audit_log) while both
+# replicas follow: the standby replays it, the subscriber keeps receiving one
+# table audit_logs (the publication publishes it through its root).
+# ---------------------------------------------------------------------------
+writes 50
+if ppsql -c "SELECT partition_audit_log()" >/dev/null 2>"$WORK/partition.err"; then pass replication.partitioned.partition
+else fail replication.partitioned.partition "$(head -3 "$WORK/partition.err")"; fi
+check_eq replication.partitioned.publication_via_root "true|true" \
+  "$(ppsql -c "SELECT p.pubviaroot::text || '|' || EXISTS (SELECT FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.tablename = 'audit_logs')::text
+                FROM pg_publication p WHERE pubname = 'audit_archive'")"
+for i in 1 2 3; do writes 50; done
+ppsql -c "SELECT setval('audit_logs_id_seq', (SELECT substring(pg_get_expr(relpartbound, oid), 'FROM \(''(\d+)''\)')::bigint
+                                                FROM pg_class WHERE relname = 'audit_logs_p000003'))" >/dev/null
+writes 50
+rows_expected=$(ppsql -c "SELECT count(*) FROM audit_logs")
+tries=0
+while [[ $(apsql -c "SELECT count(*) FROM audit_logs") -lt $rows_expected ]]; do
+  tries=$((tries + 1)); [[ $tries -gt 300 ]] && break; sleep 0.2
+done
+sleep 1
+a=$(ppsql -c "SELECT count(*) || '|' || md5(string_agg(t::text, ',' ORDER BY id)) FROM audit_logs t")
+b=$(apsql -c "SELECT count(*) || '|' || md5(string_agg(t::text, ',' ORDER BY id)) FROM audit_logs t")
+check_eq replication.partitioned.subscriber_every_row_exactly_once "$a" "$b" "rows|md5 of the publisher"
+figure "partitioned: $rows_expected audit rows in $(ppsql -c "SELECT count(DISTINCT tableoid) FROM audit_logs") partitions, $(apsql -c "SELECT count(*) FROM audit_logs") received as one table"
+if wait_replay; then
+  check_eq replication.partitioned.standby_replays "p|$(ppsql -c "SELECT count(*) || '|' || sum(hashtext(t::text)) FROM audit_logs t")" \
+    "$(spsql -c "SELECT relkind::text FROM pg_class WHERE oid = 'audit_logs'::regclass")|$(spsql -c "SELECT count(*) || '|' || sum(hashtext(t::text)) FROM audit_logs t")"
+else fail replication.partitioned.standby_replays "no replay within 60 s"; fi
 apsql -c "DROP SUBSCRIPTION audit_archive" >/dev/null 2>&1
