@@ -79,6 +79,32 @@ std::vector<Index> indexes_of(Sql& sql, Oid table) {
   return indexes;
 }
 
+// Creates `target` with the columns, defaults, constraints and storage of
+// `source` (named `source_name`), its owner, comment and grants; partitioned by
+// ranges of id when `partitioned`.
+void create_table_like(Sql& sql, Oid source, const std::string& source_name, const std::string& target,
+                       bool partitioned) {
+  sql.run(fmt::format(
+      "CREATE TABLE {} (LIKE {} INCLUDING COMMENTS INCLUDING CONSTRAINTS INCLUDING DEFAULTS INCLUDING GENERATED "
+      "INCLUDING STATISTICS INCLUDING STORAGE INCLUDING COMPRESSION){}",
+      target, source_name, partitioned ? " PARTITION BY RANGE (id)" : ""));
+  sql.run(fmt::format("ALTER TABLE {} OWNER TO {}", target, owner_of(source)));
+  if (std::optional<std::string> comment = sql.value(
+          fmt::format("SELECT pg_catalog.obj_description({}, 'pg_class')", source))) {
+    sql.run(fmt::format("COMMENT ON TABLE {} IS {}", target, quote_literal(*comment)));
+  }
+  for (const Row& grant :
+       sql.rows(fmt::format("SELECT pg_catalog.format('GRANT %s ON TABLE %s TO %s%s', a.privilege_type, {}, "
+                            "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+                            "            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
+                            "       CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
+                            "  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+                            " WHERE c.oid = {} AND a.grantee <> c.relowner",
+                            quote_literal(target), source))) {
+    sql.run(*grant[0]);
+  }
+}
+
 // partition_audit_log's work; false when audit_logs is already partitioned.
 bool partition(Sql& sql, const std::string& interval) {
   take_lifecycle_lock(sql, true);
@@ -125,25 +151,7 @@ bool partition(Sql& sql, const std::string& interval) {
   const std::string parent = sql.qualified(staging);
   const std::vector<Index> indexes = indexes_of(sql, old.oid);
   const std::string owner = owner_of(old.oid);
-  sql.run(fmt::format(
-      "CREATE TABLE {} (LIKE {} INCLUDING COMMENTS INCLUDING CONSTRAINTS INCLUDING DEFAULTS INCLUDING GENERATED "
-      "INCLUDING STATISTICS INCLUDING STORAGE INCLUDING COMPRESSION) PARTITION BY RANGE (id)",
-      parent, table));
-  sql.run(fmt::format("ALTER TABLE {} OWNER TO {}", parent, owner));
-  if (std::optional<std::string> comment = sql.value(
-          fmt::format("SELECT pg_catalog.obj_description({}, 'pg_class')", old.oid))) {
-    sql.run(fmt::format("COMMENT ON TABLE {} IS {}", parent, quote_literal(*comment)));
-  }
-  for (const Row& grant :
-       sql.rows(fmt::format("SELECT pg_catalog.format('GRANT %s ON TABLE %s TO %s%s', a.privilege_type, {}, "
-                            "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-                            "            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
-                            "       CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
-                            "  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
-                            " WHERE c.oid = {} AND a.grantee <> c.relowner",
-                            quote_literal(parent), old.oid))) {
-    sql.run(*grant[0]);
-  }
+  create_table_like(sql, old.oid, table, parent, true);
   std::vector<std::pair<std::string, std::string>> renames;  // staging index name -> the old one's
   for (std::size_t k = 0; k < indexes.size(); ++k) {
     const Index& index = indexes[k];
@@ -255,27 +263,8 @@ bool unpartition(Sql& sql) {
   const std::string plain = sql.qualified("audit_logs_unpartitioned");
   const std::string sequence = id_sequence(sql);
   const std::vector<Index> indexes = indexes_of(sql, log.oid);
-  const std::string owner = owner_of(log.oid);
-  sql.run(fmt::format(
-      "CREATE TABLE {} (LIKE {} INCLUDING COMMENTS INCLUDING CONSTRAINTS INCLUDING DEFAULTS INCLUDING GENERATED "
-      "INCLUDING STATISTICS INCLUDING STORAGE INCLUDING COMPRESSION)",
-      plain, table));
-  sql.run(fmt::format("ALTER TABLE {} OWNER TO {}", plain, owner));
+  create_table_like(sql, log.oid, table, plain, false);
   sql.run(fmt::format("INSERT INTO {} SELECT * FROM {}", plain, table));
-  if (std::optional<std::string> comment = sql.value(
-          fmt::format("SELECT pg_catalog.obj_description({}, 'pg_class')", log.oid))) {
-    sql.run(fmt::format("COMMENT ON TABLE {} IS {}", plain, quote_literal(*comment)));
-  }
-  for (const Row& grant :
-       sql.rows(fmt::format("SELECT pg_catalog.format('GRANT %s ON TABLE %s TO %s%s', a.privilege_type, {}, "
-                            "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE "
-                            "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
-                            "       CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
-                            "  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
-                            " WHERE c.oid = {} AND a.grantee <> c.relowner",
-                            quote_literal(plain), log.oid))) {
-    sql.run(*grant[0]);
-  }
   // The sequence must not go with the partitioned table.
   sql.run(fmt::format("ALTER SEQUENCE {} OWNED BY {}.id", sequence, plain));
   for (const Partition& p : partitions_of(sql, log.oid)) {
